@@ -1,0 +1,19 @@
+"""nlpplat: a plugin-based platform to train, compare and ship NLP models."""
+
+from nlpplat.contracts import Backbone, Batch, DatasetSpec, Encoder, Task
+from nlpplat.errors import DataError, NlpplatError
+from nlpplat.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backbone",
+    "Batch",
+    "DataError",
+    "DatasetSpec",
+    "Encoder",
+    "NlpplatError",
+    "Task",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,184 @@
+"""Run configuration: what to train, and every setting, in TOML-shaped sections.
+
+A run's configuration has five sections: ``run`` (names and paths), ``train``
+(optimisation), ``embeddings`` (token representation), ``backbone`` and ``task`` (the
+``Config`` dataclasses of the chosen plugins). Precedence, lowest first: dataclass
+defaults → ``--config FILE.toml`` → command-line options → ``--set section.key=value``.
+The resolved configuration is written to ``config.toml`` in the run directory, so a
+run can be repeated from that file alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from nlpplat.embeddings import EmbeddingConfig
+from nlpplat.errors import ConfigError
+
+
+@dataclass
+class RunSection:
+    task: str = "ner"
+    backbone: str = "transformer"
+    dataset: str = ""  # "" = the task's default dataset (the first of its datasets that is available)
+    train: str = ""  # explicit split files, overriding the dataset's
+    dev: str = ""
+    test: str = ""
+    output: str = ""  # run directory; "" = runs/<task>-<backbone>-<dataset>-<UTC time>
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 1
+    epochs: int = 100  # upper bound; early stopping or max_time usually ends training first
+    max_time: str = "30m"  # wall-clock budget for training ("" = none), e.g. 90s, 30m, 2h
+    patience: int = 8  # epochs without a dev improvement before stopping
+    batch_size: int = 32  # sentences per training batch
+    eval_batch_size: int = 256
+    lr: float = 2e-3  # peak learning rate of AdamW
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_steps: int = 400  # linear warm-up, then inverse square-root decay
+    clip_norm: float = 5.0  # gradient clipping by global norm
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU and CUDA)
+    device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", …
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+
+
+@dataclass
+class RunConfig:
+    """The complete, resolved configuration of a run."""
+
+    run: RunSection = field(default_factory=RunSection)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    embeddings: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    backbone: Any = None  # the backbone's Config instance
+    task: Any = None  # the task's Config instance
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: _as_plain(dataclasses.asdict(getattr(self, name))) for name in SECTIONS}
+
+    def hash(self) -> str:
+        """A digest of everything that determines the result (not where it is written)."""
+        data = self.to_dict()
+        data["run"] = {key: value for key, value in data["run"].items() if key != "output"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+SECTIONS = ("run", "train", "embeddings", "backbone", "task")
+
+
+def _as_plain(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in data.items()}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"1.5h"`` or ``"1h30m"``; ``""`` → None."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text)
+    if not parts or not any(parts.groups()):
+        raise ConfigError(f"max_time {text!r} is not a duration; use e.g. 90s, 30m, 2h or 1h30m")
+    hours, minutes, seconds = (float(part or 0) for part in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """``section.key=value`` → (section, key, value); the value is read as TOML if it can be."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. train.lr=0.001")
+    dotted, raw = text.split("=", 1)
+    section, key = dotted.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word such as softmax is a string
+    return section, key, value
+
+
+def load_toml(path: str | Path) -> dict[str, dict[str, Any]]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    for section, values in data.items():
+        if section not in SECTIONS or not isinstance(values, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]; sections are {', '.join(SECTIONS)}")
+    return data
+
+
+def apply(instance: Any, values: Mapping[str, Any], section: str, where: str = "") -> Any:
+    """A copy of dataclass ``instance`` with ``values`` set, checked against field types."""
+    fields = {f.name: f for f in dataclasses.fields(instance)}
+    changes = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{where}unknown setting {section}.{key}; {section} has: {', '.join(sorted(fields))}"
+            )
+        changes[key] = _coerce(getattr(instance, key), value, f"{where}{section}.{key}")
+    return dataclasses.replace(instance, **changes)
+
+
+def _coerce(default: Any, value: Any, name: str) -> Any:
+    """Accept ``value`` if it has the type of the default (ints widen to floats)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        if isinstance(default, bool) and isinstance(value, bool):
+            return value
+    elif isinstance(default, float) and isinstance(value, (int, float)):
+        return float(value)
+    elif isinstance(default, tuple) and isinstance(value, (list, tuple)) and len(value) == len(default):
+        return tuple(_coerce(d, v, name) for d, v in zip(default, value, strict=True))
+    elif default is None or isinstance(value, type(default)):
+        return value
+    raise ConfigError(f"{name} = {value!r}: expected {type(default).__name__}")
+
+
+def resolve(
+    registry: Any,
+    layers: Iterable[Mapping[str, Mapping[str, Any]]],
+) -> RunConfig:
+    """Merge configuration layers (lowest precedence first) into a checked RunConfig."""
+    merged: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    for layer in layers:
+        for section, values in layer.items():
+            if section not in SECTIONS:
+                raise ConfigError(f"unknown section {section!r}; sections are {', '.join(SECTIONS)}")
+            merged[section].update(values)
+    run = apply(RunSection(), merged["run"], "run")
+    backbone_cls = registry.backbone(run.backbone)
+    task_cls = registry.task(run.task)
+    return RunConfig(
+        run=run,
+        train=apply(TrainConfig(), merged["train"], "train"),
+        embeddings=apply(EmbeddingConfig(), merged["embeddings"], "embeddings"),
+        backbone=apply(backbone_cls.Config(), merged["backbone"], "backbone"),
+        task=apply(task_cls.Config(), merged["task"], "task"),
+    )
+
+
+def assignments_to_layer(assignments: Iterable[str]) -> dict[str, dict[str, Any]]:
+    layer: dict[str, dict[str, Any]] = {}
+    for text in assignments:
+        section, key, value = parse_assignment(text)
+        layer.setdefault(section, {})[key] = value
+    return layer
+
+
+def to_toml(config: RunConfig) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(config.to_dict())

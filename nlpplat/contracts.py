@@ -1,0 +1,202 @@
+"""The contracts through which tasks, backbones and datasets meet.
+
+They are small on purpose: a task never sees which backbone encodes its tokens, a
+backbone never sees which task reads its states, and the host glues them together
+(:mod:`nlpplat.model`). Shapes use ``B`` batch size, ``T`` tokens per sequence,
+``C`` characters per token, ``E`` input width and ``D`` state width.
+
+The host turns each example's tokens into vectors (word embeddings plus character
+features, :mod:`nlpplat.embeddings`) before the backbone sees them, so every backbone
+gets the same token representation and any backbone works with any task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class Batch:
+    """A padded batch, as the model sees it.
+
+    words:   (B, T) long  word ids from the host's vocabulary, 0 is padding
+    chars:   (B, T, C) long  character ids, 0 is padding
+    mask:    (B, T) bool  True at real tokens; real tokens come first in each row
+    targets: task-specific tensors made by :meth:`Task.targets` (gold labels, …)
+    examples: the examples the batch was made from, in row order
+    """
+
+    words: Tensor
+    chars: Tensor
+    mask: Tensor
+    targets: dict[str, Tensor] = field(default_factory=dict)
+    examples: Sequence[Any] = ()
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(
+            self.words.to(device),
+            self.chars.to(device),
+            self.mask.to(device),
+            {key: value.to(device) for key, value in self.targets.items()},
+            self.examples,
+        )
+
+    @property
+    def lengths(self) -> Tensor:
+        """(B,) long: the number of real tokens in each row."""
+        return self.mask.sum(dim=1)
+
+
+class Encoder(nn.Module):
+    """Contextualises token vectors.
+
+    ``forward(inputs (B, T, E) float, mask (B, T) bool) -> states (B, T, D)``.
+    States at real positions must not depend on how much padding follows them;
+    states at padding positions are unspecified. ``output_dim`` is ``D``.
+    """
+
+    output_dim: int
+
+
+class Backbone:
+    """A family of architectures, registered by name (``rnn``, ``lstm``, …).
+
+    A subclass sets ``name`` and ``Config`` (a dataclass whose fields all have
+    defaults, each commented) and implements :meth:`build_encoder`.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    description: ClassVar[str] = ""
+
+    @classmethod
+    def build_encoder(cls, config: Any, input_dim: int) -> Encoder:
+        """Return an :class:`Encoder` reading ``input_dim``-wide token vectors."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset's files come from and what they hold.
+
+    name:      the name users pass to ``--dataset``; unique per task
+    task:      the task whose reader understands the files
+    files:     split ("train", "dev", "test") -> file name inside the dataset folder;
+               a name ending in ``.gz`` also matches the uncompressed file and vice versa
+    directory: the folder under ``$NLPPLAT_DATA_DIR`` and the cache (default: ``name``)
+    urls:      split -> download URL; empty for data that must be imported by hand
+    sha256:    split -> hex digest of the downloaded file
+    language:  language code for the tokenizer used by ``predict_text``
+    license, citation, description: shown by ``nlpplat datasets``
+    manual:    how to obtain licence-gated data (shown when it is missing)
+    generate:  for synthetic data: ``generate(folder)`` writes the files, deterministically
+    """
+
+    name: str
+    task: str
+    files: Mapping[str, str]
+    directory: str = ""
+    urls: Mapping[str, str] = field(default_factory=dict)
+    sha256: Mapping[str, str] = field(default_factory=dict)
+    language: str = "en"
+    license: str = ""
+    citation: str = ""
+    description: str = ""
+    manual: str = ""
+    generate: Callable[[Path], None] | None = None
+
+    @property
+    def folder(self) -> str:
+        return self.directory or self.name
+
+
+class Task:
+    """A problem with its data format, output heads, decoding and metrics.
+
+    The host calls, in order: :meth:`read` for each split, :meth:`fit` on the training
+    examples, :meth:`build_head`, then per batch :meth:`tokens`/:meth:`targets`
+    (collation), :meth:`loss` in training and :meth:`decode` in evaluation, and finally
+    :meth:`metrics` and :meth:`write_predictions`. A task holds only its label
+    vocabularies as state (:meth:`state_dict`), which must be JSON-serialisable.
+
+    Class attributes: ``name``; ``Config`` (dataclass of task options, all defaulted);
+    ``primary_metric`` (a key of :meth:`metrics`, used for early stopping and ranking);
+    ``higher_is_better``; ``prediction_suffix`` for the predictions file;
+    ``default_datasets``: dataset names tried in order when the user names none (the
+    first one available offline is used, so put the real benchmark before ``demo``).
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    primary_metric: ClassVar[str]
+    higher_is_better: ClassVar[bool] = True
+    prediction_suffix: ClassVar[str] = ".txt"
+    default_datasets: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Any, language: str = "en"):
+        self.config = config
+        self.language = language
+
+    # -- data ---------------------------------------------------------------------
+    def read(self, path: Path) -> list[Any]:
+        """Read one split from ``path`` (``.gz`` transparently), streaming.
+
+        Raises :class:`~nlpplat.errors.DataError` with ``file:line`` on malformed input.
+        """
+        raise NotImplementedError
+
+    def tokens(self, example: Any) -> list[str]:
+        """The tokens the encoder reads for ``example``."""
+        raise NotImplementedError
+
+    def fit(self, examples: Sequence[Any]) -> None:
+        """Build label vocabularies from the training examples."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state (label vocabularies) saved in ``vocab.json``."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    def targets(self, examples: Sequence[Any], length: int) -> dict[str, Tensor]:
+        """Gold tensors for a batch whose token axis is padded to ``length``."""
+        raise NotImplementedError
+
+    # -- model --------------------------------------------------------------------
+    def build_head(self, input_dim: int) -> nn.Module:
+        """The output layers reading encoder states (B, T, input_dim)."""
+        raise NotImplementedError
+
+    def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
+        """Scalar training loss, averaged so that it does not grow with batch size."""
+        raise NotImplementedError
+
+    def decode(self, head: nn.Module, states: Tensor, batch: Batch) -> list[Any]:
+        """One prediction per example, in batch order."""
+        raise NotImplementedError
+
+    # -- evaluation and output ---------------------------------------------------
+    def metrics(self, predictions: Sequence[Any], examples: Sequence[Any]) -> dict[str, Any]:
+        """Scores in points (0-100) where they are ratios; must contain ``primary_metric``."""
+        raise NotImplementedError
+
+    def metric_signature(self) -> str:
+        """How the metrics were computed (library, version, mode), stored beside them."""
+        return ""
+
+    def write_predictions(self, examples: Sequence[Any], predictions: Sequence[Any], path: Path) -> None:
+        """Write predictions in the dataset's own format."""
+        raise NotImplementedError
+
+    def predict_text(self, text: str, predict: Callable[[list[Any]], list[Any]]) -> list[dict[str, Any]]:
+        """Analyse raw text: tokenise it, run ``predict(examples)``, return JSON-able results."""
+        raise NotImplementedError

@@ -1,0 +1,143 @@
+"""Token representation shared by every task and backbone.
+
+Each token becomes ``[word embedding ; character CNN features]`` (Ma & Hovy, 2016):
+word embeddings carry what a word means when it is frequent, and the character CNN
+lets the model read spelling, capitalisation and affixes of rare and unseen words,
+which matters most when no pretrained vectors are used. During training, words seen
+once are replaced by ``<unk>`` with probability ``word_dropout`` (Lample et al., 2016)
+so that the ``<unk>`` embedding is trained on contexts like those of unseen words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+PAD, UNK = 0, 1  # reserved ids in both vocabularies
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass
+class EmbeddingConfig:
+    word_dim: int = 100  # word embedding width; randomly initialised (no pretrained vectors)
+    lowercase: bool = True  # case is left to the character features, which see it
+    min_count: int = 1  # words seen fewer times in training become <unk>
+    word_dropout: float = 0.5  # probability of replacing a training singleton by <unk>
+    char_dim: int = 30  # character embedding width (Ma & Hovy 2016)
+    char_filters: int = 50  # character CNN output width
+    char_width: int = 3  # character CNN window
+    max_chars: int = 24  # longer tokens are cut (keeps the char tensor small)
+    dropout: float = 0.33  # dropout on the concatenated token vector
+
+
+class TokenVocab:
+    """Word and character vocabularies learned from the training tokens."""
+
+    def __init__(self, config: EmbeddingConfig):
+        self.config = config
+        self.words: dict[str, int] = {"<pad>": PAD, "<unk>": UNK}
+        self.chars: dict[str, int] = {"<pad>": PAD, "<unk>": UNK}
+        self.singletons: list[int] = []  # ids of words seen exactly once in training
+
+    def normalise(self, token: str) -> str:
+        token = _DIGITS.sub("0", token)  # numbers share statistics (Lample et al. 2016)
+        return token.lower() if self.config.lowercase else token
+
+    def fit(self, sentences: Iterable[Sequence[str]]) -> TokenVocab:
+        word_counts: Counter[str] = Counter()
+        char_counts: Counter[str] = Counter()
+        for tokens in sentences:
+            for token in tokens:
+                word_counts[self.normalise(token)] += 1
+                char_counts.update(token[: self.config.max_chars])
+        for word, count in sorted(word_counts.items(), key=lambda item: (-item[1], item[0])):
+            if count >= self.config.min_count:
+                self.words[word] = len(self.words)
+                if count == 1:
+                    self.singletons.append(self.words[word])
+        for char in sorted(char_counts, key=lambda char: (-char_counts[char], char)):
+            self.chars[char] = len(self.chars)
+        return self
+
+    def ids(self, tokens: Sequence[str]) -> tuple[list[int], list[list[int]]]:
+        """Word ids and per-token character ids of one sentence (computed once per example)."""
+        words = [self.words.get(self.normalise(token), UNK) for token in tokens]
+        chars = [[self.chars.get(char, UNK) for char in token[: self.config.max_chars]] for token in tokens]
+        return words, chars
+
+    @staticmethod
+    def pad(encoded: Sequence[tuple[list[int], list[list[int]]]]) -> tuple[Tensor, Tensor]:
+        """Stack :meth:`ids` results: words (B, T) and chars (B, T, C), right-padded with 0."""
+        length = max((len(words) for words, _ in encoded), default=1) or 1
+        width = max((len(token) for _, chars in encoded for token in chars), default=1) or 1
+        # One torch.tensor call on padded nested lists: far cheaper than filling per token.
+        blank = [0] * width
+        words = [ids + [PAD] * (length - len(ids)) for ids, _ in encoded]
+        chars = [
+            [token + [PAD] * (width - len(token)) for token in tokens] + [blank] * (length - len(tokens))
+            for _, tokens in encoded
+        ]
+        return torch.tensor(words, dtype=torch.long), torch.tensor(chars, dtype=torch.long)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"words": list(self.words), "chars": list(self.chars), "singletons": self.singletons}
+
+    @classmethod
+    def from_state_dict(cls, config: EmbeddingConfig, state: Mapping[str, Any]) -> TokenVocab:
+        vocab = cls(config)
+        vocab.words = {word: index for index, word in enumerate(state["words"])}
+        vocab.chars = {char: index for index, char in enumerate(state["chars"])}
+        vocab.singletons = list(state["singletons"])
+        return vocab
+
+
+class CharCNN(nn.Module):
+    """Character features: embed, convolve, max-pool over the characters of each token."""
+
+    def __init__(self, num_chars: int, config: EmbeddingConfig):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, config.char_dim, padding_idx=PAD)
+        self.conv = nn.Conv1d(config.char_dim, config.char_filters, config.char_width, padding="same")
+
+    def forward(self, chars: Tensor) -> Tensor:
+        """chars (B, T, C) long -> features (B, T, char_filters)."""
+        batch, length, width = chars.shape
+        flat = chars.reshape(batch * length, width)  # (B*T, C)
+        x = self.embed(flat).transpose(1, 2)  # (B*T, char_dim, C)
+        x = self.conv(x)  # (B*T, F, C)
+        # Padding characters must not win the max, else a token's features would depend on
+        # the longest token in its batch.
+        x = x.masked_fill((flat == PAD).unsqueeze(1), float("-inf"))
+        x = x.amax(dim=2)  # (B*T, F)
+        x = torch.where(torch.isinf(x), torch.zeros_like(x), x)  # padding tokens have no characters
+        return x.reshape(batch, length, -1)
+
+
+class TokenEmbedder(nn.Module):
+    """words (B, T), chars (B, T, C) -> token vectors (B, T, output_dim)."""
+
+    def __init__(self, vocab: TokenVocab, config: EmbeddingConfig):
+        super().__init__()
+        self.config = config
+        self.words = nn.Embedding(len(vocab.words), config.word_dim, padding_idx=PAD)
+        self.chars = CharCNN(len(vocab.chars), config)
+        self.dropout = nn.Dropout(config.dropout)
+        rare = torch.zeros(len(vocab.words), dtype=torch.bool)
+        rare[vocab.singletons] = True
+        self.register_buffer("rare", rare, persistent=False)  # derived from vocab.json
+        self.output_dim = config.word_dim + config.char_filters
+
+    def forward(self, words: Tensor, chars: Tensor) -> Tensor:
+        if self.training and self.config.word_dropout > 0:
+            drop = self.rare[words] & (
+                torch.rand(words.shape, device=words.device) < self.config.word_dropout
+            )
+            words = words.masked_fill(drop, UNK)
+        x = torch.cat([self.words(words), self.chars(chars)], dim=-1)  # (B, T, E)
+        return self.dropout(x)

@@ -1,0 +1,63 @@
+"""The model of a run: token embedder (host) → encoder (backbone) → head (task)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from nlpplat.contracts import Backbone, Batch, Task
+from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
+
+
+class TaskModel(nn.Module):
+    """Glue between the three parts; ``forward(batch) -> states (B, T, D)``.
+
+    The task reads the states with its own head (``task.loss(model.head, states, batch)``
+    and ``task.decode(...)``), so the model knows nothing of any task.
+    """
+
+    def __init__(self, embedder: TokenEmbedder, encoder: nn.Module, head: nn.Module):
+        super().__init__()
+        self.embedder = embedder
+        self.encoder = encoder
+        self.head = head
+
+    def forward(self, batch: Batch) -> Tensor:
+        inputs = self.embedder(batch.words, batch.chars)  # (B, T, E)
+        return self.encoder(inputs, batch.mask)  # (B, T, D)
+
+
+def build_model(
+    task: Task, backbone: type[Backbone], backbone_config: Any, vocab: TokenVocab, embeddings: EmbeddingConfig
+) -> TaskModel:
+    """Build the parts in a fixed order, so that a seed fixes every initial weight."""
+    embedder = TokenEmbedder(vocab, embeddings)
+    encoder = backbone.build_encoder(backbone_config, embedder.output_dim)
+    head = task.build_head(encoder.output_dim)
+    return TaskModel(embedder, encoder, head)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+class Collator:
+    """Turns examples into padded :class:`Batch` es."""
+
+    def __init__(self, task: Task, vocab: TokenVocab):
+        self.task, self.vocab = task, vocab
+
+    def lengths(self, examples: Sequence[Any]) -> list[int]:
+        return [len(self.task.tokens(example)) for example in examples]
+
+    def __call__(self, examples: Sequence[Any]) -> Batch:
+        # Encoding on the fly costs well under a second per CoNLL-2003 epoch; caching ids
+        # would tie memory to every example ever predicted.
+        encoded = [self.vocab.ids(self.task.tokens(example)) for example in examples]
+        words, chars = TokenVocab.pad(encoded)
+        lengths = torch.tensor([len(ids) for ids, _ in encoded])
+        mask = torch.arange(words.shape[1]) < lengths.unsqueeze(1)  # (B, T)
+        return Batch(words, chars, mask, self.task.targets(examples, words.shape[1]), examples)

@@ -1,0 +1,78 @@
+"""Where a result came from: package versions, source commit and machine."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def versions(registry: Any = None) -> dict[str, Any]:
+    """Versions of nlpplat, torch, Python and every loaded plugin distribution."""
+    from nlpplat import __version__
+
+    plugins = {}
+    for status in getattr(registry, "plugins", []):
+        if status.distribution and status.ok:
+            plugins[status.distribution] = status.version
+    return {
+        "nlpplat": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "plugins": plugins,
+        "commit": source_commit(),
+    }
+
+
+@functools.cache
+def source_commit() -> str:
+    """The git commit of the nlpplat checkout, "" when not run from one."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return ""
+    try:
+        output = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        timeout=5,
+    ).stdout.strip()
+    return output.stdout.strip() + ("-dirty" if dirty else "")
+
+
+@functools.cache
+def machine() -> dict[str, Any]:
+    """CPU model, core count, threads used and GPU, as stored with each result."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "gpu": gpu,
+        "platform": f"{platform.system()} {platform.release()}",
+        "python_executable": sys.executable,
+    }

@@ -1,0 +1,496 @@
+"""Training a run: the pure ``train(config)`` behind ``nlpplat run``.
+
+A run resolves task, backbone and dataset by name, reads and indexes the data, builds
+the model, trains it with AdamW (linear warm-up, inverse square-root decay, gradient
+clipping) on length-bucketed batches, evaluates on dev after every epoch, keeps the
+best checkpoint, stops early when dev stops improving or the time budget is spent, and
+finally evaluates the best checkpoint on dev and test and records the result.
+
+Everything that changes during training is saved in ``state.pt`` after every epoch and
+on interruption (Ctrl-C or SIGTERM), so :func:`resume` continues exactly where the
+run stopped, towards the same absolute budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from nlpplat.batching import padding_fraction, training_batches
+from nlpplat.config import RunConfig, parse_duration
+from nlpplat.contracts import DatasetSpec, Task
+from nlpplat.data import content_checksum, resolve_files
+from nlpplat.embeddings import TokenVocab
+from nlpplat.errors import MissingDataError, NlpplatError
+from nlpplat.evaluation import autocast, evaluate
+from nlpplat.io import save_torch, write_json
+from nlpplat.model import Collator, TaskModel, build_model, parameter_count
+from nlpplat.registry import Registry
+from nlpplat.runs import (
+    CHECKPOINT,
+    RESULTS,
+    STATE,
+    VOCAB,
+    append_metrics,
+    load_config,
+    new_run_dir,
+    write_config,
+    write_vocab,
+)
+
+
+class RunInterrupted(NlpplatError):
+    """Training was interrupted; its state is saved and it can be resumed."""
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in ``state.pt`` (plain values only)."""
+
+    epoch: int = 0  # current epoch, from 0
+    batch: int = 0  # next batch of the current epoch
+    step: int = 0  # optimizer steps taken
+    elapsed: float = 0.0  # training seconds spent, over all sessions of the run
+    tokens: int = 0  # real tokens trained on
+    token_seconds: float = 0.0  # seconds spent in training steps (for tokens/s)
+    best: float | None = None  # best dev primary metric so far
+    best_epoch: int = -1
+    bad_epochs: int = 0  # epochs since the last improvement
+    evaluated_step: int = -1  # step of the last dev evaluation
+    stop_reason: str = ""  # "" while training; then "epochs", "patience" or "max_time"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def default_registry() -> Registry:
+    from nlpplat.plugins import make_plugin_host
+    from nlpplat.registry import build_registry
+
+    return build_registry(make_plugin_host())
+
+
+def choose_dataset(
+    config: RunConfig, registry: Registry, console: Console
+) -> tuple[DatasetSpec, dict[str, Path]]:
+    """The dataset to train on and the paths of its splits.
+
+    With no ``--dataset``, the task's ``default_datasets`` are tried in order, using only
+    local copies; the first available one is used and the choice is reported.
+    """
+    task_cls = registry.task(config.run.task)
+    explicit = {"train": config.run.train, "dev": config.run.dev, "test": config.run.test}
+    if not config.run.dataset and all(explicit.values()):
+        spec = DatasetSpec(name="custom", task=task_cls.name, files={})
+        return spec, resolve_files(spec, explicit)
+    if config.run.dataset:
+        spec = registry.dataset(task_cls.name, config.run.dataset)
+        return spec, resolve_files(spec, explicit)
+    names = list(getattr(task_cls, "default_datasets", ())) or [
+        s.name for s in registry.datasets_for(task_cls.name)
+    ]
+    skipped: list[str] = []
+    for name in names:
+        spec = registry.dataset(task_cls.name, name)
+        try:
+            paths = resolve_files(spec, explicit, download=False)
+        except MissingDataError as error:
+            skipped.append(f"{name}: {error}")
+            continue
+        for reason in skipped:
+            console.print(f"[yellow]Not using {reason}[/]")
+        if skipped:
+            console.print(f"[bold yellow]Training on dataset {spec.name!r}: {spec.description}[/]")
+        return spec, paths
+    raise MissingDataError(" | ".join(skipped) or f"task {task_cls.name!r} registers no dataset")
+
+
+class Trainer:
+    """One run: data, model, optimizer and the loop. Use :func:`train` or :func:`resume`."""
+
+    def __init__(self, config: RunConfig, registry: Registry, console: Console, run_dir: Path | None = None):
+        self.config, self.registry, self.console = config, registry, console
+        train = config.train
+        if train.threads:
+            torch.set_num_threads(train.threads)
+        self.device = pick_device(train.device)
+        self.budget = parse_duration(train.max_time)
+        self.spec, self.paths = choose_dataset(config, registry, console)
+        config.run.dataset = self.spec.name  # make config.toml repeatable
+        task_cls = registry.task(config.run.task)
+        self.backbone_cls = registry.backbone(config.run.backbone)
+        self.task: Task = task_cls(config.task, language=self.spec.language)
+        self.splits = {split: self.task.read(path) for split, path in self.paths.items()}
+        for split in ("train", "dev", "test"):
+            if not self.splits.get(split):
+                raise NlpplatError(f"dataset {self.spec.name!r} has no {split} split")
+        self.console.print(
+            f"{self.spec.name}: "
+            + ", ".join(f"{split} {len(examples):,}" for split, examples in self.splits.items())
+            + f" examples · {self.device}"
+        )
+        self.run_dir = Path(run_dir or config.run.output or new_run_dir(config, self.spec.name))
+        self.progress = Progress()
+
+    # -- set-up ----------------------------------------------------------------------
+    def build(self, fresh: bool) -> None:
+        """Vocabularies (fit, or loaded from the run directory), model and optimizer."""
+        train = self.config.train
+        if fresh:
+            self.task.fit(self.splits["train"])
+            self.vocab = TokenVocab(self.config.embeddings).fit(
+                self.task.tokens(e) for e in self.splits["train"]
+            )
+        else:
+            import json
+
+            state = json.loads((self.run_dir / VOCAB).read_text(encoding="utf-8"))
+            self.task.load_state_dict(state["task"])
+            self.vocab = TokenVocab.from_state_dict(self.config.embeddings, state["tokens"])
+        set_seed(train.seed)
+        self.model: TaskModel = build_model(
+            self.task, self.backbone_cls, self.config.backbone, self.vocab, self.config.embeddings
+        ).to(self.device)
+        self.collate = Collator(self.task, self.vocab)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=train.lr, betas=train.betas, weight_decay=train.weight_decay
+        )
+        warmup = max(1, train.warmup_steps)
+        # Linear warm-up, then decay with 1/sqrt(step) (Vaswani et al. 2017): it needs no
+        # horizon, so it is the same whether a run ends by epochs, patience or time.
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+        )
+        if fresh:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_config(self.run_dir, self.config)
+            write_vocab(self.run_dir, self.vocab, self.task, self.spec.language)
+
+    def save_state(self, rng: torch.Tensor | None = None) -> None:
+        save_torch(
+            self.run_dir / STATE,
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "rng": torch.get_rng_state() if rng is None else rng,
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "progress": asdict(self.progress),
+            },
+        )
+
+    def load_state(self) -> None:
+        state = torch.load(self.run_dir / STATE, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.progress = Progress(**state["progress"])
+
+    # -- the loop --------------------------------------------------------------------
+    def fit(self) -> None:
+        """Train until the epochs, the patience or the time budget run out."""
+        train, progress = self.config.train, self.progress
+        examples = self.splits["train"]
+        lengths = self.collate.lengths(examples)
+        self.model.train()
+        with self._progress_bar() as bar, _sigterm_as_interrupt():
+            while not progress.stop_reason:
+                if progress.epoch >= train.epochs:
+                    progress.stop_reason = "epochs"
+                    break
+                # The order of an epoch depends only on (seed, epoch): resuming needs no
+                # Python RNG state, just the batch position.
+                batches = training_batches(
+                    lengths, train.batch_size, random.Random(train.seed * 100_003 + progress.epoch)
+                )
+                bar_task = bar.add_task(
+                    f"epoch {progress.epoch + 1}",
+                    total=len(batches),
+                    completed=progress.batch,
+                    loss=0.0,
+                    speed=0.0,
+                )
+                segment_start = time.perf_counter()
+                elapsed_at_start = progress.elapsed
+                while progress.batch < len(batches):
+                    rng = torch.get_rng_state()
+                    try:
+                        loss, tokens, seconds = self._step([examples[i] for i in batches[progress.batch]])
+                    except KeyboardInterrupt:
+                        progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
+                        self.save_state(rng)
+                        raise RunInterrupted(
+                            f"interrupted at epoch {progress.epoch + 1}, batch {progress.batch}; "
+                            f"continue with: nlpplat run --resume {self.run_dir}"
+                        ) from None
+                    progress.batch += 1
+                    progress.step += 1
+                    progress.tokens += tokens
+                    progress.token_seconds += seconds
+                    progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
+                    bar.update(bar_task, advance=1, loss=loss, speed=progress.tokens / progress.token_seconds)
+                    if self.budget is not None and progress.elapsed >= self.budget:
+                        progress.stop_reason = "max_time"
+                        break
+                else:
+                    progress.epoch += 1
+                    progress.batch = 0
+                bar.remove_task(bar_task)
+                self._evaluate_dev()
+                progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
+                if progress.bad_epochs >= train.patience:
+                    progress.stop_reason = "patience"
+                self.save_state()
+        self.console.print(
+            f"stopped ({progress.stop_reason}) after {progress.step:,} steps, {progress.elapsed:.0f}s; "
+            f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch + 1}"
+        )
+
+    def _step(self, examples: list[Any]) -> tuple[float, int, float]:
+        start = time.perf_counter()
+        batch = self.collate(examples).to(self.device)
+        with autocast(self.device, self.config.train.precision):
+            states = self.model(batch)
+        loss = self.task.loss(self.model.head, states.float(), batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.item(), int(batch.mask.sum()), time.perf_counter() - start
+
+    def _evaluate_dev(self) -> None:
+        progress = self.progress
+        if progress.evaluated_step == progress.step:
+            return
+        result = evaluate(
+            self.model,
+            self.task,
+            self.collate,
+            self.splits["dev"],
+            self.config.train.eval_batch_size,
+            self.config.train.precision,
+        )
+        progress.evaluated_step = progress.step
+        score = float(result.metrics[self.task.primary_metric])
+        better = progress.best is None or (
+            score > progress.best if self.task.higher_is_better else score < progress.best
+        )
+        if better:
+            progress.best, progress.best_epoch, progress.bad_epochs = (
+                score,
+                progress.epoch - (progress.batch == 0),
+                0,
+            )
+            save_torch(self.run_dir / CHECKPOINT, self.model.state_dict())
+        else:
+            progress.bad_epochs += 1
+        append_metrics(
+            self.run_dir,
+            {
+                "step": progress.step,
+                "epoch": progress.epoch,
+                "split": "dev",
+                "elapsed": round(progress.elapsed, 1),
+                "tokens_per_second": round(progress.tokens / max(progress.token_seconds, 1e-9), 1),
+                "metrics": _scalars(result.metrics),
+            },
+        )
+        marker = " [green]best[/]" if better else ""
+        self.console.print(
+            f"epoch {progress.epoch:>3} step {progress.step:>6} · dev {self.task.primary_metric} {score:6.2f}"
+            f"{marker} · {progress.elapsed:5.0f}s"
+        )
+
+    @contextlib.contextmanager
+    def _progress_bar(self) -> Iterator[Any]:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        budget = f" / budget {self.config.train.max_time}" if self.budget else ""
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f} · {task.fields[speed]:,.0f} tok/s" + budget),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        from rich.progress import Progress as Bar
+
+        with Bar(*columns, console=self.console, transient=True, disable=not self.console.is_terminal) as bar:
+            yield bar
+
+    # -- the end -----------------------------------------------------------------------
+    def finish(self) -> dict[str, Any]:
+        """Evaluate the best checkpoint on dev and test, write predictions and results."""
+        self.model.load_state_dict(
+            torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+        )
+        evaluations = {}
+        for split in ("dev", "test"):
+            evaluations[split] = evaluate(
+                self.model,
+                self.task,
+                self.collate,
+                self.splits[split],
+                self.config.train.eval_batch_size,
+                self.config.train.precision,
+            )
+            self.task.write_predictions(
+                self.splits[split],
+                evaluations[split].predictions,
+                self.run_dir / f"predictions.{split}{self.task.prediction_suffix}",
+            )
+            append_metrics(
+                self.run_dir,
+                {
+                    "step": self.progress.step,
+                    "epoch": self.progress.best_epoch,
+                    "split": split,
+                    "final": True,
+                    "metrics": _scalars(evaluations[split].metrics),
+                },
+            )
+        results = self._results(evaluations)
+        write_json(self.run_dir / RESULTS, results)
+        return results
+
+    def _results(self, evaluations: dict[str, Any]) -> dict[str, Any]:
+        from nlpplat.provenance import machine, versions
+
+        progress, config = self.progress, self.config
+        lengths = self.collate.lengths(self.splits["train"])
+        batches = training_batches(
+            lengths, config.train.batch_size, random.Random(config.train.seed * 100_003)
+        )
+        return {
+            "run_id": self.run_dir.name,
+            "task": config.run.task,
+            "backbone": config.run.backbone,
+            "dataset": self.spec.name,
+            "dataset_checksum": content_checksum(self.paths),
+            "config_hash": config.hash(),
+            "seed": config.train.seed,
+            "primary_metric": self.task.primary_metric,
+            "higher_is_better": self.task.higher_is_better,
+            "dev": evaluations["dev"].metrics,
+            "test": evaluations["test"].metrics,
+            "metric_signature": self.task.metric_signature(),
+            "parameters": parameter_count(self.model),
+            "train_seconds": round(progress.elapsed, 1),
+            "train_tokens_per_second": round(progress.tokens / max(progress.token_seconds, 1e-9), 1),
+            "eval_sentences_per_second": round(evaluations["test"].sentences_per_second, 1),
+            "epochs": progress.epoch + (progress.batch > 0),
+            "steps": progress.step,
+            "best_epoch": progress.best_epoch + 1,
+            "stop_reason": progress.stop_reason,
+            "padding_fraction": round(padding_fraction(lengths, batches), 4),
+            "peak_memory_mb": peak_memory_mb(self.device),
+            "precision": config.train.precision,
+            "device": str(self.device),
+            "versions": versions(self.registry),
+            "machine": machine(),
+        }
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metrics.items() if isinstance(value, (int, float, str))}
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM (a killed benchmark cell, a cluster pre-emption) save state like Ctrl-C."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def train(
+    config: RunConfig, registry: Registry | None = None, console: Console | None = None, db: str | None = None
+) -> Path:
+    """Train, evaluate and record one run; return its directory."""
+    registry = registry or default_registry()
+    console = console or Console(stderr=True)
+    trainer = Trainer(config, registry, console)
+    trainer.build(fresh=True)
+    console.print(f"run directory: {trainer.run_dir} · {parameter_count(trainer.model):,} parameters")
+    return _complete(trainer, db)
+
+
+def resume(
+    run_dir: str | Path,
+    registry: Registry | None = None,
+    console: Console | None = None,
+    db: str | None = None,
+) -> Path:
+    """Continue an interrupted run from its ``state.pt``, to the same absolute budget."""
+    registry = registry or default_registry()
+    console = console or Console(stderr=True)
+    run_dir = Path(run_dir)
+    if not (run_dir / STATE).is_file():
+        raise NlpplatError(f"{run_dir}: no {STATE} to resume from")
+    trainer = Trainer(load_config(run_dir, registry), registry, console, run_dir=run_dir)
+    trainer.build(fresh=False)
+    trainer.load_state()
+    console.print(f"resuming {run_dir} at epoch {trainer.progress.epoch + 1}, step {trainer.progress.step:,}")
+    return _complete(trainer, db)
+
+
+def _complete(trainer: Trainer, db: str | None) -> Path:
+    from nlpplat.leaderboard import Leaderboard
+
+    trainer.fit()
+    results = trainer.finish()
+    Leaderboard(db).add(results)
+    test = results["test"][results["primary_metric"]]
+    trainer.console.print(
+        f"[bold]{results['task']} · {results['backbone']} · {results['dataset']}: "
+        f"test {results['primary_metric']} {test:.2f}[/] (dev {results['dev'][results['primary_metric']]:.2f}) "
+        f"→ {trainer.run_dir}"
+    )
+    return trainer.run_dir

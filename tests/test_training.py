@@ -1,0 +1,96 @@
+"""The training loop, run directory and resume, on the toy plugin (seconds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from rich.console import Console
+
+from nlpplat import training
+from nlpplat.config import resolve
+from nlpplat.errors import MissingDataError
+from nlpplat.leaderboard import Leaderboard
+from nlpplat.registry import Registry
+from nlpplat.runs import load_run
+
+
+def toy_config(registry: Registry, **train: object):
+    layer = {"run": {"task": "toy", "backbone": "toy"}, "train": {"epochs": 3, "batch_size": 8, "max_time": "", **train}}
+    return resolve(registry, [layer])
+
+
+def quiet() -> Console:
+    return Console(file=open("/dev/null", "w"), force_terminal=False)  # noqa: SIM115
+
+
+def test_run_writes_a_complete_run_directory(toy_registry: Registry, tmp_path: Path) -> None:
+    run_dir = training.train(toy_config(toy_registry, lr=0.01), toy_registry, quiet())
+    names = {path.name for path in run_dir.iterdir()}
+    assert {"config.toml", "vocab.json", "checkpoint.pt", "state.pt", "metrics.jsonl", "results.json"} <= names
+    assert "predictions.test.txt" in names and "predictions.dev.txt" in names
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["dataset"] == "toy-demo"  # toy-real is never available, so the demo is chosen
+    assert results["primary_metric"] == "accuracy" and results["test"]["accuracy"] > 90
+    assert results["parameters"] > 0 and results["versions"]["torch"] == torch.__version__
+    # checkpoints hold tensors only
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert all(isinstance(value, torch.Tensor) for value in state.values())
+    evaluations = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in evaluations if e["split"] == "dev" and not e.get("final")] == [1, 2, 3]
+    rows = Leaderboard().rows(task="toy")
+    assert len(rows) == 1 and rows[0]["run_id"] == run_dir.name
+    assert rows[0]["test_score"] == pytest.approx(results["test"]["accuracy"])
+
+
+def test_loaded_run_predicts_like_the_trained_model(toy_registry: Registry) -> None:
+    run_dir = training.train(toy_config(toy_registry, lr=0.01), toy_registry, quiet())
+    loaded = load_run(run_dir, toy_registry)
+    [result] = loaded.predict_text("Alpha beta Gamma")
+    assert result["labels"] == ["UP", "low", "UP"]
+
+
+def test_same_seed_same_result(toy_registry: Registry) -> None:
+    first = training.train(toy_config(toy_registry, seed=7), toy_registry, quiet())
+    second = training.train(toy_config(toy_registry, seed=7), toy_registry, quiet())
+    one = torch.load(first / "checkpoint.pt", weights_only=True)
+    two = torch.load(second / "checkpoint.pt", weights_only=True)
+    assert all(torch.equal(one[key], two[key]) for key in one)
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(
+    toy_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = training.train(toy_config(toy_registry, seed=3), toy_registry, quiet())
+
+    calls = {"n": 0}
+    real_step = training.Trainer._step
+
+    def interrupt_once(self: training.Trainer, examples: list) -> tuple[float, int, float]:
+        calls["n"] += 1
+        if calls["n"] == 30:  # in the second epoch, in the middle of a forward pass
+            raise KeyboardInterrupt
+        return real_step(self, examples)
+
+    monkeypatch.setattr(training.Trainer, "_step", interrupt_once)
+    with pytest.raises(training.RunInterrupted, match="nlpplat run --resume"):
+        training.train(toy_config(toy_registry, seed=3), toy_registry, quiet())
+    [interrupted] = [p for p in Path("runs").iterdir() if p != reference and not (p / "results.json").exists()]
+    resumed = training.resume(interrupted, toy_registry, quiet())
+    one = torch.load(reference / "checkpoint.pt", weights_only=True)
+    two = torch.load(resumed / "checkpoint.pt", weights_only=True)
+    assert all(torch.allclose(one[key], two[key]) for key in one)
+
+
+def test_time_budget_stops_training(toy_registry: Registry) -> None:
+    run_dir = training.train(toy_config(toy_registry, epochs=1000, patience=1000, max_time="2s"), toy_registry, quiet())
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["stop_reason"] == "max_time" and results["train_seconds"] < 10
+
+
+def test_missing_dataset_names_files_and_places(toy_registry: Registry) -> None:
+    config = resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy", "dataset": "toy-real"}}])
+    with pytest.raises(MissingDataError, match=r"missing train.txt, dev.txt, test.txt.*Tests never have it"):
+        training.train(config, toy_registry, quiet())
