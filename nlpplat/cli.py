@@ -29,6 +29,7 @@ class Context:
     def __init__(self) -> None:
         self._host: Any = None
         self._registry: Any = None
+        self._plugin_commands: dict[str, click.Command] | None = None
 
     @property
     def host(self) -> Any:
@@ -46,33 +47,35 @@ class Context:
             self._registry = build_registry(self.host)
         return self._registry
 
+    @property
+    def plugin_commands(self) -> dict[str, click.Command]:
+        """Commands from ``register_commands``, collected on a scratch group.
+
+        Plugins see a group of their own, so the module-level ``cli`` is never mutated
+        and a plugin cannot replace a built-in command.
+        """
+        if self._plugin_commands is None:
+            self._plugin_commands = {}
+            for impl in self.host.pm.hook.register_commands.get_hookimpls():
+                scratch = click.Group()
+                try:
+                    impl.function(cli=scratch)
+                except Exception as error:  # a broken plugin command must not break the CLI
+                    self.host.statuses[impl.plugin_name].errors.append(f"register_commands raised {error!r}")
+                    continue
+                self._plugin_commands.update(scratch.commands)
+        return self._plugin_commands
+
 
 class NlpplatGroup(click.Group):
     """A group that adds plugin commands lazily and turns user errors into one line."""
 
-    _plugins_added = False
-
-    def _add_plugin_commands(self, ctx: click.Context) -> None:
-        if self._plugins_added:
-            return
-        self._plugins_added = True
-        host = ctx.ensure_object(Context).host
-        for impl in host.pm.hook.register_commands.get_hookimpls():
-            try:
-                impl.function(cli=self)
-            except Exception as error:  # a broken plugin command must not break the CLI
-                host.statuses[impl.plugin_name].errors.append(f"register_commands raised {error!r}")
-
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._add_plugin_commands(ctx)
-        return super().list_commands(ctx)
+        plugin_commands = ctx.ensure_object(Context).plugin_commands
+        return sorted(set(super().list_commands(ctx)) | set(plugin_commands))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        command = super().get_command(ctx, name)
-        if command is None:
-            self._add_plugin_commands(ctx)
-            command = super().get_command(ctx, name)
-        return command
+        return super().get_command(ctx, name) or ctx.ensure_object(Context).plugin_commands.get(name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -258,9 +261,8 @@ def datasets(ctx: click.Context, task: str | None) -> None:
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List plugins: distribution, version, hooks, what they register, load errors."""
-    registry = _registry(ctx)
-    ctx.ensure_object(Context).host  # noqa: B018 - plugin commands are attached on listing
-    statuses = registry.plugins
+    ctx.ensure_object(Context).plugin_commands  # noqa: B018 - collect them first, to list their errors
+    statuses = _registry(ctx).plugins
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(status) for status in statuses], indent=2))
         return

@@ -87,10 +87,15 @@ class Registry:
 def build_registry(host: PluginHost) -> Registry:
     """Call every ``register_*`` hook, validate the results and index them by name."""
     registry = Registry()
+    # Copies, so that building a registry twice from one host reports everything once.
+    statuses = {
+        name: dataclasses.replace(status, errors=list(status.errors), registered={})
+        for name, status in host.statuses.items()
+    }
     for hook_name, (kind, validate, key_of) in _KINDS.items():
         providers: dict[Any, list[tuple[str, Any]]] = {}
-        for plugin_name, result in _call_each(host, hook_name):
-            status = host.statuses[plugin_name]
+        for plugin_name, result in _call_each(host, hook_name, statuses):
+            status = statuses[plugin_name]
             for item in result:
                 problem = validate(item)
                 if problem:
@@ -103,24 +108,26 @@ def build_registry(host: PluginHost) -> Registry:
         for key, offers in providers.items():
             shown = key if isinstance(key, str) else f"{key[1]} (task {key[0]})"
             if len(offers) > 1:
-                names = [plugin for plugin, _ in offers]
+                names = sorted(plugin for plugin, _ in offers)
                 registry.conflicts[(kind, key)] = names
                 for plugin in names:
                     others = ", ".join(name for name in names if name != plugin)
-                    host.statuses[plugin].errors.append(f"{kind} {shown!r} is also registered by {others}")
+                    statuses[plugin].errors.append(f"{kind} {shown!r} is also registered by {others}")
                 continue
             plugin, item = offers[0]
             table[key] = item
-            host.statuses[plugin].registered.setdefault(kind, []).append(shown)
-    registry.plugins = sorted(host.statuses.values(), key=lambda status: status.name)
+            statuses[plugin].registered.setdefault(kind, []).append(shown)
+    registry.plugins = sorted(statuses.values(), key=lambda status: status.name)
     return registry
 
 
-def _call_each(host: PluginHost, hook_name: str) -> Iterable[tuple[str, list[Any]]]:
+def _call_each(
+    host: PluginHost, hook_name: str, statuses: dict[str, PluginStatus]
+) -> Iterable[tuple[str, list[Any]]]:
     """Call one hook plugin by plugin; a plugin whose hook raises is blamed, not fatal."""
     caller = getattr(host.pm.hook, hook_name)
     for impl in caller.get_hookimpls():
-        status = host.statuses.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
+        status = statuses.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
         try:
             result = impl.function()
         except Exception as error:
