@@ -161,6 +161,8 @@ def resolve(
     run = apply(RunSection(), merged["run"], "run")
     backbone_cls = registry.backbone(run.backbone)
     task_cls = registry.task(run.task)
+    if run.dataset and run.dataset != "custom":
+        merged["task"] = {**registry.dataset(run.task, run.dataset).task_defaults, **merged["task"]}
     return RunConfig(
         run=run,
         train=apply(TrainConfig(), merged["train"], "train"),

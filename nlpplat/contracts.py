@@ -95,6 +95,8 @@ class DatasetSpec:
     language:  language code for the tokenizer used by ``predict_text``
     license, citation, description: shown by ``nlpplat datasets``
     manual:    how to obtain licence-gated data (shown when it is missing)
+    task_defaults: task settings this data needs (e.g. which column holds the tag),
+               applied below the user's own ``--set task.…`` values
     generate:  for synthetic data: ``generate(folder)`` writes the files, deterministically
     """
 
@@ -109,6 +111,7 @@ class DatasetSpec:
     citation: str = ""
     description: str = ""
     manual: str = ""
+    task_defaults: Mapping[str, Any] = field(default_factory=dict)
     generate: Callable[[Path], None] | None = None
 
     @property

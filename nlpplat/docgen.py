@@ -36,7 +36,9 @@ Set `NLPPLAT_LOAD_PLUGINS=dist-a,dist-b` to load only those distributions (empty
 
 def hook_names() -> list[str]:
     return sorted(
-        name for name, value in vars(hookspecs).items() if name.startswith("register_") and inspect.isfunction(value)
+        name
+        for name, value in vars(hookspecs).items()
+        if name.startswith("register_") and inspect.isfunction(value)
     )
 
 
@@ -52,7 +54,10 @@ def plugin_hooks_page() -> str:
 def cli_page() -> str:
     from nlpplat.cli import cli
 
-    parts = ["# Command line\n", "Generated from `--help` by `python -m nlpplat.docgen`; do not edit by hand.\n"]
+    parts = [
+        "# Command line\n",
+        "Generated from `--help` by `python -m nlpplat.docgen`; do not edit by hand.\n",
+    ]
     with click.Context(cli, info_name="nlpplat", terminal_width=100, max_content_width=100) as context:
         parts.append(f"## `nlpplat`\n\n```\n{cli.get_help(context)}\n```\n")
         for name in sorted(cli.commands):  # built-in commands only: plugins document their own
@@ -63,9 +68,10 @@ def cli_page() -> str:
 
 
 PAGES = {"plugin-hooks.md": plugin_hooks_page, "cli.md": cli_page}
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def main(docs: Path = Path(__file__).resolve().parent.parent / "docs") -> None:
+def main(docs: Path = DOCS) -> None:
     for name, make in PAGES.items():
         (docs / name).write_text(make(), encoding="utf-8")
         print(f"wrote {docs / name}", file=sys.stderr)

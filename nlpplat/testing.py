@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 ATOL = 1e-5
-LENGTHS = (7, 3, 1, 5)  # varied, the longest first and last-but-one: nothing may rely on sorted rows
+LENGTHS = (7, 3, 1, 5)  # varied and unsorted, with a one-token row: nothing may rely on sorted rows
 
 
 @contextmanager

@@ -64,10 +64,15 @@ class Progress:
     tokens: int = 0  # real tokens trained on
     token_seconds: float = 0.0  # seconds spent in training steps (for tokens/s)
     best: float | None = None  # best dev primary metric so far
-    best_epoch: int = -1
+    best_epoch: int = 0  # epochs_done when the best score was reached
     bad_epochs: int = 0  # epochs since the last improvement
     evaluated_step: int = -1  # step of the last dev evaluation
     stop_reason: str = ""  # "" while training; then "epochs", "patience" or "max_time"
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs trained on, counting a partly trained one (1-based epoch of the last step)."""
+        return self.epoch + (self.batch > 0)
 
 
 def pick_device(name: str) -> torch.device:
@@ -168,7 +173,10 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=train.lr, betas=train.betas, weight_decay=train.weight_decay
         )
-        warmup = max(1, train.warmup_steps)
+        # Never warm up for longer than one epoch: on a small dataset a long warm-up would
+        # spend the whole run at a tiny learning rate.
+        steps_per_epoch = math.ceil(len(self.splits["train"]) / train.batch_size)
+        warmup = max(1, min(train.warmup_steps, steps_per_epoch))
         # Linear warm-up, then decay with 1/sqrt(step) (Vaswani et al. 2017): it needs no
         # horizon, so it is the same whether a run ends by epochs, patience or time.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -259,7 +267,7 @@ class Trainer:
                 self.save_state()
         self.console.print(
             f"stopped ({progress.stop_reason}) after {progress.step:,} steps, {progress.elapsed:.0f}s; "
-            f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch + 1}"
+            f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch}"
         )
 
     def _step(self, examples: list[Any]) -> tuple[float, int, float]:
@@ -295,7 +303,7 @@ class Trainer:
         if better:
             progress.best, progress.best_epoch, progress.bad_epochs = (
                 score,
-                progress.epoch - (progress.batch == 0),
+                progress.epochs_done,
                 0,
             )
             save_torch(self.run_dir / CHECKPOINT, self.model.state_dict())
@@ -305,7 +313,7 @@ class Trainer:
             self.run_dir,
             {
                 "step": progress.step,
-                "epoch": progress.epoch,
+                "epoch": progress.epochs_done,
                 "split": "dev",
                 "elapsed": round(progress.elapsed, 1),
                 "tokens_per_second": round(progress.tokens / max(progress.token_seconds, 1e-9), 1),
@@ -314,7 +322,7 @@ class Trainer:
         )
         marker = " [green]best[/]" if better else ""
         self.console.print(
-            f"epoch {progress.epoch:>3} step {progress.step:>6} · dev {self.task.primary_metric} {score:6.2f}"
+            f"epoch {progress.epochs_done:>3} step {progress.step:>6} · dev {self.task.primary_metric} {score:6.2f}"
             f"{marker} · {progress.elapsed:5.0f}s"
         )
 
@@ -402,9 +410,9 @@ class Trainer:
             "train_seconds": round(progress.elapsed, 1),
             "train_tokens_per_second": round(progress.tokens / max(progress.token_seconds, 1e-9), 1),
             "eval_sentences_per_second": round(evaluations["test"].sentences_per_second, 1),
-            "epochs": progress.epoch + (progress.batch > 0),
+            "epochs": progress.epochs_done,
             "steps": progress.step,
-            "best_epoch": progress.best_epoch + 1,
+            "best_epoch": progress.best_epoch,
             "stop_reason": progress.stop_reason,
             "padding_fraction": round(padding_fraction(lengths, batches), 4),
             "peak_memory_mb": peak_memory_mb(self.device),

@@ -18,14 +18,16 @@ def test_parse_duration(text: str, seconds: float | None) -> None:
 
 
 def test_bad_duration_says_what_is_accepted() -> None:
-    with pytest.raises(ConfigError, match="use e.g. 90s, 30m"):
+    with pytest.raises(ConfigError, match=r"use e\.g\. 90s, 30m"):
         parse_duration("soon")
 
 
 def test_layers_apply_in_order_and_values_are_typed(toy_registry) -> None:
     layers = [
         {"run": {"task": "toy", "backbone": "toy"}, "train": {"lr": 1}},
-        assignments_to_layer(["train.lr=0.5", "backbone.width=8", "task.smoothing=0.1", "run.dataset=toy-demo"]),
+        assignments_to_layer(
+            ["train.lr=0.5", "backbone.width=8", "task.smoothing=0.1", "run.dataset=toy-demo"]
+        ),
     ]
     config = resolve(toy_registry, layers)
     assert config.train.lr == 0.5 and isinstance(config.train.lr, float)
@@ -39,7 +41,10 @@ def test_unknown_setting_lists_the_valid_ones(toy_registry) -> None:
 
 def test_wrong_type_is_an_error(toy_registry) -> None:
     with pytest.raises(ConfigError, match=r"train.epochs = 'many': expected int"):
-        resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}}, assignments_to_layer(["train.epochs=many"])])
+        resolve(
+            toy_registry,
+            [{"run": {"task": "toy", "backbone": "toy"}}, assignments_to_layer(["train.epochs=many"])],
+        )
 
 
 def test_unknown_backbone_lists_available(toy_registry) -> None:
@@ -48,12 +53,14 @@ def test_unknown_backbone_lists_available(toy_registry) -> None:
 
 
 def test_config_toml_round_trip_keeps_the_hash(toy_registry, tmp_path: Path) -> None:
-    config = resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}, "train": {"betas": [0.8, 0.9]}}])
+    config = resolve(
+        toy_registry, [{"run": {"task": "toy", "backbone": "toy"}, "train": {"betas": [0.8, 0.9]}}]
+    )
     (tmp_path / "config.toml").write_text(to_toml(config))
     again = resolve(toy_registry, [load_toml(tmp_path / "config.toml")])
     assert again == config and again.hash() == config.hash()
 
 
 def test_malformed_set_is_explained() -> None:
-    with pytest.raises(ConfigError, match="expected section.key=value"):
+    with pytest.raises(ConfigError, match=r"expected section\.key=value"):
         assignments_to_layer(["lr=3"])

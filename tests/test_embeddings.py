@@ -30,7 +30,9 @@ def test_token_vectors_do_not_depend_on_batch_neighbours() -> None:
     vocab = TokenVocab(EmbeddingConfig()).fit(SENTENCES)
     embedder = TokenEmbedder(vocab, EmbeddingConfig()).eval()
     alone = embedder(*TokenVocab.pad([vocab.ids(["is", "big"])]))
-    together = embedder(*TokenVocab.pad([vocab.ids(["is", "big"]), vocab.ids(["Angela", "Merkel", "visited"])]))
+    together = embedder(
+        *TokenVocab.pad([vocab.ids(["is", "big"]), vocab.ids(["Angela", "Merkel", "visited"])])
+    )
     assert torch.allclose(alone[0], together[0, :2], atol=1e-6)
 
 

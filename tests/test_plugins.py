@@ -62,7 +62,11 @@ def test_entry_point_plugin_is_loaded_with_its_distribution(site: Path) -> None:
     registry = build_registry(host)
     assert registry.backbone("good").name == "good"
     status = statuses(host)["fake_good"]
-    assert (status.distribution, status.version, status.hooks) == ("fake-good", "1.2.3", ["register_backbones"])
+    assert (status.distribution, status.version, status.hooks) == (
+        "fake-good",
+        "1.2.3",
+        ["register_backbones"],
+    )
     assert status.registered == {"backbone": ["good"]} and status.ok
 
 

@@ -18,18 +18,28 @@ from nlpplat.runs import load_run
 
 
 def toy_config(registry: Registry, **train: object):
-    layer = {"run": {"task": "toy", "backbone": "toy"}, "train": {"epochs": 3, "batch_size": 8, "max_time": "", **train}}
+    layer = {
+        "run": {"task": "toy", "backbone": "toy"},
+        "train": {"epochs": 3, "batch_size": 8, "max_time": "", **train},
+    }
     return resolve(registry, [layer])
 
 
 def quiet() -> Console:
-    return Console(file=open("/dev/null", "w"), force_terminal=False)  # noqa: SIM115
+    return Console(file=open("/dev/null", "w"), force_terminal=False)
 
 
 def test_run_writes_a_complete_run_directory(toy_registry: Registry, tmp_path: Path) -> None:
     run_dir = training.train(toy_config(toy_registry, lr=0.01), toy_registry, quiet())
     names = {path.name for path in run_dir.iterdir()}
-    assert {"config.toml", "vocab.json", "checkpoint.pt", "state.pt", "metrics.jsonl", "results.json"} <= names
+    assert {
+        "config.toml",
+        "vocab.json",
+        "checkpoint.pt",
+        "state.pt",
+        "metrics.jsonl",
+        "results.json",
+    } <= names
     assert "predictions.test.txt" in names and "predictions.dev.txt" in names
     results = json.loads((run_dir / "results.json").read_text())
     assert results["dataset"] == "toy-demo"  # toy-real is never available, so the demo is chosen
@@ -77,7 +87,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     monkeypatch.setattr(training.Trainer, "_step", interrupt_once)
     with pytest.raises(training.RunInterrupted, match="nlpplat run --resume"):
         training.train(toy_config(toy_registry, seed=3), toy_registry, quiet())
-    [interrupted] = [p for p in Path("runs").iterdir() if p != reference and not (p / "results.json").exists()]
+    [interrupted] = [
+        p for p in Path("runs").iterdir() if p != reference and not (p / "results.json").exists()
+    ]
     resumed = training.resume(interrupted, toy_registry, quiet())
     one = torch.load(reference / "checkpoint.pt", weights_only=True)
     two = torch.load(resumed / "checkpoint.pt", weights_only=True)
@@ -85,7 +97,9 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
 
 
 def test_time_budget_stops_training(toy_registry: Registry) -> None:
-    run_dir = training.train(toy_config(toy_registry, epochs=1000, patience=1000, max_time="2s"), toy_registry, quiet())
+    run_dir = training.train(
+        toy_config(toy_registry, epochs=1000, patience=1000, max_time="2s"), toy_registry, quiet()
+    )
     results = json.loads((run_dir / "results.json").read_text())
     assert results["stop_reason"] == "max_time" and results["train_seconds"] < 10
 

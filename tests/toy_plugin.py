@@ -105,13 +105,22 @@ class ToyTask(Task):
 
     def decode(self, head: nn.Module, states: Tensor, batch: Batch) -> list[list[str]]:
         best = head(states).argmax(-1)
-        return [[LABELS[i] for i in best[row, :length].tolist()] for row, length in enumerate(batch.lengths.tolist())]
+        return [
+            [LABELS[i] for i in best[row, :length].tolist()]
+            for row, length in enumerate(batch.lengths.tolist())
+        ]
 
     def metrics(self, predictions: Sequence[list[str]], examples: Sequence[ToyExample]) -> dict[str, Any]:
-        pairs = [(p, g) for pred, ex in zip(predictions, examples, strict=True) for p, g in zip(pred, ex.labels, strict=True)]
+        pairs = [
+            (p, g)
+            for pred, ex in zip(predictions, examples, strict=True)
+            for p, g in zip(pred, ex.labels, strict=True)
+        ]
         return {"accuracy": 100.0 * sum(p == g for p, g in pairs) / max(len(pairs), 1)}
 
-    def write_predictions(self, examples: Sequence[ToyExample], predictions: Sequence[list[str]], path: Path) -> None:
+    def write_predictions(
+        self, examples: Sequence[ToyExample], predictions: Sequence[list[str]], path: Path
+    ) -> None:
         with atomic_writer(path) as handle:
             for example, labels in zip(examples, predictions, strict=True):
                 handle.write(" ".join(f"{t}/{x}" for t, x in zip(example.tokens, labels, strict=True)) + "\n")
@@ -151,5 +160,7 @@ def register_tasks() -> list[type[Task]]:
 def register_datasets() -> list[DatasetSpec]:
     return [
         DatasetSpec(name="toy-real", task="toy", files=TOY_FILES, manual="Tests never have it."),
-        DatasetSpec(name="toy-demo", task="toy", files=TOY_FILES, generate=write_toy, description="generated"),
+        DatasetSpec(
+            name="toy-demo", task="toy", files=TOY_FILES, generate=write_toy, description="generated"
+        ),
     ]

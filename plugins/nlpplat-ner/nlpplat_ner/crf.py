@@ -45,12 +45,12 @@ class CRF(nn.Module):
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))  # [previous, next]
         self.start_scores = nn.Parameter(torch.zeros(num_tags))
         self.end_scores = nn.Parameter(torch.zeros(num_tags))
-        everything = torch.ones(num_tags, num_tags, dtype=torch.bool)
+        free = torch.ones(num_tags, num_tags, dtype=torch.bool)
         # Not persistent: the constraints follow from the label vocabulary, which is
         # saved separately, so checkpoints hold learnt tensors only.
-        self.register_buffer("allowed", everything if allowed is None else allowed.bool(), persistent=False)
-        self.register_buffer("start_allowed", everything[0] if start is None else start.bool(), persistent=False)
-        self.register_buffer("end_allowed", everything[0] if end is None else end.bool(), persistent=False)
+        self.register_buffer("allowed", free if allowed is None else allowed.bool(), persistent=False)
+        self.register_buffer("start_allowed", free[0] if start is None else start.bool(), persistent=False)
+        self.register_buffer("end_allowed", free[0] if end is None else end.bool(), persistent=False)
 
     def constrained(self) -> tuple[Tensor, Tensor, Tensor]:
         """The transition (K, K), start (K,) and end (K,) scores with forbidden ones replaced."""
@@ -107,4 +107,4 @@ class CRF(nn.Module):
             tag = previous.gather(1, tag.unsqueeze(1)).squeeze(1)
             path.append(tag)
         tags = torch.stack(path[::-1], dim=1)  # (B, T)
-        return [row[:length].tolist() for row, length in zip(tags, mask.sum(dim=1).tolist())]
+        return [row[:length].tolist() for row, length in zip(tags, mask.sum(dim=1).tolist(), strict=True)]

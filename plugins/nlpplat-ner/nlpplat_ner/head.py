@@ -47,4 +47,4 @@ class TaggerHead(nn.Module):
         if self.crf is not None:
             return self.crf.viterbi(emissions, mask)
         best = emissions.argmax(dim=2)
-        return [row[:length].tolist() for row, length in zip(best, mask.sum(dim=1).tolist())]
+        return [row[:length].tolist() for row, length in zip(best, mask.sum(dim=1).tolist(), strict=True)]

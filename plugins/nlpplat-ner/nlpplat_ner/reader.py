@@ -118,6 +118,6 @@ def write_columns(
                 raise ValueError(
                     f"{sentence.path}:{sentence.line}: {len(column)} values for {len(sentence.rows)} tokens"
                 )
-            for row, value in zip(sentence.rows, column):
+            for row, value in zip(sentence.rows, column, strict=True):
                 handle.write(sentence.separator.join([*row, value]) + "\n")
             handle.write("\n")

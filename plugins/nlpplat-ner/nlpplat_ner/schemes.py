@@ -132,6 +132,10 @@ def find_violation(tags: Sequence[str], scheme: str) -> tuple[int, str] | None:
     would be a guess (did ``O I-PER`` mean a new entity or a lost ``B-``?). IOB1 only
     limits the prefixes: a ``B-`` after ``O`` cannot be misread, so it is accepted.
     """
+
+    def unfinished(kind: str) -> str:
+        return f"BIOES ends it with E-{kind}"
+
     allowed = PREFIXES[scheme]
     open_kind = ""  # type of the entity a B-/I- left open (IOB2 and BIOES)
     for position, tag in enumerate(tags):
@@ -140,13 +144,13 @@ def find_violation(tags: Sequence[str], scheme: str) -> tuple[int, str] | None:
             return position, f"{tag} is not a {scheme} tag (prefixes: {', '.join(allowed)})"
         continues = prefix in "IE" and kind == open_kind
         if scheme == "BIOES" and open_kind and not continues:
-            return position, f"{tag} follows an unfinished {open_kind} entity; BIOES ends it with E-{open_kind}"
+            return position, f"{tag} follows an unfinished {open_kind} entity; {unfinished(open_kind)}"
         if scheme != "IOB1" and prefix in "IE" and not continues:
             before = tags[position - 1] if position else "the sentence start"
             return position, f"{tag} after {before} begins an entity, which {scheme} does with B-{kind}"
         open_kind = kind if prefix in "BI" else ""
     if scheme == "BIOES" and open_kind:
-        return len(tags) - 1, f"the sentence ends inside a {open_kind} entity; BIOES ends it with E-{open_kind}"
+        return len(tags) - 1, f"the sentence ends inside a {open_kind} entity; {unfinished(open_kind)}"
     return None
 
 

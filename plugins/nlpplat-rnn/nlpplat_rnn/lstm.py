@@ -49,7 +49,7 @@ class LSTMBackbone(Backbone):
 
     @classmethod
     def build_encoder(cls, config: LSTMConfig, input_dim: int) -> RecurrentEncoder:
-        lstm = stacked(nn.LSTM, input_dim, config.hidden, config.layers, config.bidirectional, config.dropout)
+        lstm = stacked(nn.LSTM, config, input_dim)
         init_forget_bias(lstm, config.forget_bias)
         return RecurrentEncoder(lstm, config.dropout)
 

@@ -10,11 +10,15 @@ same encoder around a different cell.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpplat import Backbone, Encoder
+
+if TYPE_CHECKING:
+    from nlpplat_rnn.lstm import LSTMConfig
 
 
 @dataclass
@@ -63,17 +67,15 @@ class RecurrentEncoder(Encoder):
         return self.dropout(states)
 
 
-def stacked(
-    cell: type[nn.RNNBase], input_dim: int, hidden: int, layers: int, bidirectional: bool, dropout: float, **kwargs
-) -> nn.RNNBase:
-    """A multi-layer, batch-first recurrent module with dropout between its layers."""
+def stacked(cell: type[nn.RNNBase], config: "RNNConfig | LSTMConfig", input_dim: int, **kwargs) -> nn.RNNBase:
+    """A multi-layer, batch-first ``cell`` module sized by ``config``, with dropout between layers."""
     return cell(
         input_dim,
-        hidden,
-        num_layers=layers,
-        bidirectional=bidirectional,
+        config.hidden,
+        num_layers=config.layers,
+        bidirectional=config.bidirectional,
         # PyTorch drops out the outputs of every layer but the last (and warns if there is one layer).
-        dropout=dropout if layers > 1 else 0.0,
+        dropout=config.dropout if config.layers > 1 else 0.0,
         batch_first=True,
         **kwargs,
     )
@@ -88,8 +90,5 @@ class RNNBackbone(Backbone):
     def build_encoder(cls, config: RNNConfig, input_dim: int) -> RecurrentEncoder:
         # nn.RNN runs all layers and directions in one fused ATen (or cuDNN) call; a hand-written
         # loop over time steps would be several times slower. tanh is Elman's squashing function.
-        rnn = stacked(
-            nn.RNN, input_dim, config.hidden, config.layers, config.bidirectional, config.dropout, nonlinearity="tanh"
-        )
+        rnn = stacked(nn.RNN, config, input_dim, nonlinearity="tanh")
         return RecurrentEncoder(rnn, config.dropout)
-

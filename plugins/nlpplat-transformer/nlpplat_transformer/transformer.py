@@ -134,7 +134,9 @@ class TransformerEncoder(Encoder):
     def __init__(self, config: TransformerConfig, input_dim: int):
         super().__init__()
         if config.d_model % config.heads:
-            raise ConfigError(f"backbone.d_model={config.d_model} must be a multiple of backbone.heads={config.heads}")
+            raise ConfigError(
+                f"backbone.d_model={config.d_model} must be a multiple of backbone.heads={config.heads}"
+            )
         if config.position not in POSITIONS:
             raise ConfigError(f"backbone.position={config.position!r} is not one of {', '.join(POSITIONS)}")
         self.config = config
@@ -147,7 +149,9 @@ class TransformerEncoder(Encoder):
             self.position_embedding = nn.Embedding(config.max_length, config.d_model)
         else:
             # A buffer, not a parameter, and not saved: checkpoints hold only what training changes.
-            self.register_buffer("sinusoids", sinusoidal_positions(config.max_length, config.d_model), persistent=False)
+            self.register_buffer(
+                "sinusoids", sinusoidal_positions(config.max_length, config.d_model), persistent=False
+            )
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
@@ -155,7 +159,7 @@ class TransformerEncoder(Encoder):
         # GPT-2's scaled initialisation: each residual branch adds to the stream, so shrink the last
         # layer of each by 1/sqrt(2 * layers) to keep the stream's variance flat with depth.
         for name, parameter in self.named_parameters():
-            if name.endswith("proj.weight"):
+            if name.endswith(("attn.proj.weight", "ff.proj.weight")):
                 nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.layers))
 
     @staticmethod

@@ -1,0 +1,229 @@
+"""The ``ner`` task: named-entity recognition as sequence labelling over column files."""
+
+# No ``from __future__ import annotations`` here: the host reads the field types of
+# ``NERConfig`` to parse ``--set task.key=value``, and wants types, not strings.
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from nlpplat import Batch, DataError, Task
+from nlpplat.errors import ConfigError
+from nlpplat_ner import scoring
+from nlpplat_ner.head import TaggerHead
+from nlpplat_ner.reader import Sentence, read_columns, write_columns
+from nlpplat_ner.schemes import (
+    INTERNAL,
+    bioes_labels,
+    convert,
+    detect_scheme,
+    entity_types,
+    find_violation,
+    normalise_scheme,
+    split_tag,
+    to_spans,
+)
+from nlpplat_ner.text import split_sentences
+
+HEADS = ("crf", "softmax")
+
+
+@dataclass
+class NERConfig:
+    head: str = "crf"  # "crf": Viterbi over valid BIOES paths; "softmax": each token on its own
+    dropout: float = 0.2  # on the encoder states, just before the output layer
+    token_column: int = 0  # column holding the token; 1 for Universal NER (column 0 is an index)
+    tag_column: int = -1  # column holding the entity tag; -1 is the last (CoNLL-2003); 2 for Universal NER
+    input_scheme: str = "auto"  # tag scheme of the files: "auto" (detected per file), IOB1, IOB2, BIOES
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ConfigError(f"task.head must be one of {', '.join(HEADS)}, not {self.head!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"task.dropout must be in [0, 1), not {self.dropout!r}")
+        if self.input_scheme.lower() != "auto":
+            try:
+                self.input_scheme = normalise_scheme(self.input_scheme)
+            except ValueError as error:
+                raise ConfigError(f"task.input_scheme: {error}, or auto") from None
+
+
+class NERTask(Task):
+    """Tag every token with an entity label; score entity spans with seqeval.
+
+    Examples are :class:`~nlpplat_ner.reader.Sentence`. Whatever a file's scheme, the
+    model learns and predicts BIOES labels (``self.labels``); predictions go back to
+    each sentence's own scheme, so ``decode`` returns tags as the file would write them.
+    """
+
+    name = "ner"
+    Config = NERConfig
+    primary_metric = "f1"
+    higher_is_better = True
+    prediction_suffix = ".conll"
+    description = "Named-entity recognition on CoNLL-style column files (IOB1, IOB2, BIOES)."
+
+    def __init__(self, config: NERConfig | None = None, language: str = "en"):
+        config = config if config is not None else NERConfig()
+        config.__post_init__()  # again: the host may have changed fields after construction
+        super().__init__(config, language)
+        self.labels: list[str] = []  # BIOES labels, "O" first; a tag's id is its index
+        self._ids: dict[str, int] = {}
+
+    # -- data ---------------------------------------------------------------------
+    def read(self, path: Path) -> list[Sentence]:
+        """Every sentence of a column file, with its tags checked and its scheme set.
+
+        Raises :class:`DataError` at ``file:line`` for a malformed line, an invalid tag
+        (``B-``, ``X-PER``, ``B-O``), a tag sequence its scheme forbids, or no sentences.
+        """
+        config = self.config
+        sentences = list(read_columns(path, config.token_column, config.tag_column))
+        if not sentences:
+            raise DataError(path, None, "no sentences (expected one token per line, blank lines between)")
+        for sentence in sentences:
+            for position, tag in enumerate(sentence.tags):
+                try:
+                    split_tag(tag)
+                except ValueError as error:
+                    width = len(sentence.rows[position])
+                    where = (
+                        f"tag column {config.tag_column} of {width}; set task.tag_column if it is elsewhere"
+                    )
+                    raise DataError(path, sentence.line + position, f"{error} ({where})") from None
+        scheme = config.input_scheme
+        if scheme == "auto":
+            scheme = detect_scheme(sentence.tags for sentence in sentences)
+        for sentence in sentences:
+            sentence.scheme = scheme
+            violation = find_violation(sentence.tags, scheme)
+            if violation:
+                position, reason = violation
+                hint = ""
+                if config.input_scheme != "auto":
+                    detected = detect_scheme(sentence.tags for sentence in sentences)
+                    hint = f" (the file looks like {detected}: set task.input_scheme=auto)"
+                raise DataError(path, sentence.line + position, reason + hint)
+        return sentences
+
+    def tokens(self, example: Sentence) -> list[str]:
+        return example.tokens
+
+    def fit(self, examples: Sequence[Sentence]) -> None:
+        """The BIOES label vocabulary: ``O``, then B-/I-/E-/S- for every entity type seen."""
+        self._set_labels(bioes_labels(entity_types(tag for example in examples for tag in example.tags)))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"labels": list(self.labels), "scheme": INTERNAL}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._set_labels(list(state["labels"]))
+
+    def _set_labels(self, labels: list[str]) -> None:
+        self.labels = labels
+        self._ids = {label: index for index, label in enumerate(labels)}
+
+    def targets(self, examples: Sequence[Sentence], length: int) -> dict[str, Tensor]:
+        """``{"tags": (B, length) long}``: BIOES label ids, 0 (``O``) at padding.
+
+        Entity types unknown to the vocabulary (in dev or test only) become ``O``, which
+        keeps every sequence valid; metrics read the examples' own tags, not these.
+        """
+        tags = torch.zeros(len(examples), length, dtype=torch.long)
+        for row, example in enumerate(examples):
+            ids = [self._ids.get(tag, 0) for tag in convert(example.tags, INTERNAL)[:length]]
+            tags[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        return {"tags": tags}
+
+    # -- model --------------------------------------------------------------------
+    def build_head(self, input_dim: int) -> TaggerHead:
+        if not self.labels:
+            raise RuntimeError("NERTask.build_head needs labels: call fit() or load_state_dict() first")
+        config = self.config
+        return TaggerHead(input_dim, self.labels, crf=config.head == "crf", dropout=config.dropout)
+
+    def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
+        """Mean over real tokens of the CRF negative log-likelihood (or cross-entropy)."""
+        return head.loss(states, batch.targets["tags"], batch.mask)
+
+    def decode(self, head: nn.Module, states: Tensor, batch: Batch) -> list[list[str]]:
+        """Predicted tags per example, in the example's own scheme and of its full length.
+
+        CRF: the Viterbi path, always a valid BIOES sequence. Softmax: the per-token
+        argmax, repaired by reading it as spans (:func:`~nlpplat_ner.schemes.to_spans`).
+        Tokens beyond the batch's mask (if the host truncated a sentence) are ``O``.
+        """
+        with torch.no_grad():
+            ids = head.predict(states, batch.mask)
+        predictions = []
+        for example, row in zip(batch.examples, ids, strict=True):
+            internal = [self.labels[index] for index in row]
+            internal += ["O"] * (len(example.tokens) - len(internal))
+            predictions.append(convert(internal, example.scheme))
+        return predictions
+
+    # -- evaluation and output ---------------------------------------------------
+    def metrics(self, predictions: Sequence[Sequence[str]], examples: Sequence[Sentence]) -> dict[str, Any]:
+        """seqeval entity scores: see :func:`nlpplat_ner.scoring.entity_scores` for the keys."""
+        gold, predicted = [], []
+        for example, tags in zip(examples, predictions, strict=True):
+            if len(tags) != len(example.tokens):
+                raise ValueError(
+                    f"{example.path}:{example.line}: {len(tags)} tags for {len(example.tokens)} tokens"
+                )
+            gold.append(convert(example.tags, "IOB2"))
+            predicted.append(convert(tags, "IOB2"))
+        return scoring.entity_scores(gold, predicted)
+
+    def metric_signature(self) -> str:
+        return scoring.signature()
+
+    def write_predictions(
+        self, examples: Sequence[Sentence], predictions: Sequence[Sequence[str]], path: Path
+    ) -> None:
+        """The input columns plus the predicted tag as a new last column (conlleval's layout)."""
+        write_columns(path, examples, predictions)
+
+    def predict_text(self, text: str, predict: Callable[[list[Any]], list[Any]]) -> list[dict[str, Any]]:
+        """Tokenise and sentence-split ``text`` with spaCy, tag it, return its entities.
+
+        One dict per sentence: ``text``, ``start``/``end`` (character offsets into
+        ``text``), ``tokens``, ``tags`` (IOB2) and ``entities``, each ``{"text", "type",
+        "start", "end"}`` with ``end`` exclusive, so ``text[start:end]`` is the entity.
+        """
+        sentences = split_sentences(text, self.language)
+        examples = [
+            Sentence(
+                tokens=[token.text for token in tokens],
+                tags=["O"] * len(tokens),
+                rows=[[token.text] for token in tokens],
+                path="<text>",
+                line=number,
+                scheme="IOB2",
+            )
+            for number, tokens in enumerate(sentences, start=1)
+        ]
+        if not examples:
+            return []
+        results = []
+        for tokens, tags in zip(sentences, predict(examples), strict=True):
+            entities = []
+            for span in to_spans(tags):
+                start, end = tokens[span.start].start, tokens[span.end - 1].end
+                entities.append({"text": text[start:end], "type": span.type, "start": start, "end": end})
+            start, end = tokens[0].start, tokens[-1].end
+            results.append(
+                {
+                    "text": text[start:end],
+                    "start": start,
+                    "end": end,
+                    "tokens": [token.text for token in tokens],
+                    "tags": list(tags),
+                    "entities": entities,
+                }
+            )
+        return results

@@ -1,0 +1,98 @@
+"""The rnn and lstm backbones: the conformance kit, plus what is particular to them."""
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+import nlpplat_rnn.plugin
+from nlpplat import testing
+from nlpplat.plugins import make_plugin_host
+from nlpplat.registry import build_registry
+from nlpplat_rnn import LSTMBackbone, RNNBackbone
+
+BACKBONES = [RNNBackbone, LSTMBackbone]
+
+
+def small(backbone, **changes):
+    return dataclasses.replace(backbone.Config(), hidden=16, **changes)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
+@pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "uni"])
+@pytest.mark.parametrize("layers", [1, 3])
+def test_conformance(backbone, bidirectional, layers):
+    testing.check_backbone(backbone, small(backbone, bidirectional=bidirectional, layers=layers))
+
+
+@pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
+def test_default_config_conforms(backbone):
+    testing.check_backbone(backbone)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_output_dim_counts_directions(backbone, bidirectional):
+    encoder = backbone.build_encoder(small(backbone, bidirectional=bidirectional), input_dim=8)
+    assert encoder.output_dim == (32 if bidirectional else 16)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
+def test_padded_batch_equals_the_plain_module_on_each_row(backbone):
+    """Packing is exactly the recurrent module run on each row without its padding."""
+    torch.manual_seed(0)
+    encoder = backbone.build_encoder(small(backbone), input_dim=8).eval()
+    inputs, mask = testing.make_inputs([6, 2, 4], 8, total_length=9, garbage=1)
+    with torch.no_grad():
+        states = encoder(inputs, mask)
+        for row, length in enumerate([6, 2, 4]):
+            expected, _ = encoder.rnn(inputs[row : row + 1, :length])
+            torch.testing.assert_close(states[row, :length], expected[0], atol=1e-6, rtol=0)
+        assert not states[~mask].any(), "padding positions hold zeros"
+
+
+def test_rnn_is_an_elman_tanh_network():
+    encoder = RNNBackbone.build_encoder(RNNBackbone.Config(), input_dim=8)
+    assert type(encoder.rnn) is nn.RNN and encoder.rnn.nonlinearity == "tanh"
+
+
+def test_lstm_forget_gate_starts_open():
+    config = small(LSTMBackbone, layers=2)
+    lstm = LSTMBackbone.build_encoder(config, input_dim=8).rnn
+    H = config.hidden
+    for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        forget = getattr(lstm, f"bias_ih_{suffix}")[H : 2 * H] + getattr(lstm, f"bias_hh_{suffix}")[H : 2 * H]
+        assert torch.equal(forget, torch.full((H,), config.forget_bias))
+
+
+def test_dropout_only_in_training():
+    encoder = LSTMBackbone.build_encoder(small(LSTMBackbone, dropout=0.5), input_dim=8)
+    inputs, mask = testing.make_inputs([5, 3], 8)
+    torch.manual_seed(0)
+    assert not torch.equal(encoder.train()(inputs, mask), encoder(inputs, mask))
+    assert torch.equal(encoder.eval()(inputs, mask), encoder(inputs, mask))
+
+
+def test_plugin_module_registers_both_backbones():
+    host = make_plugin_host(load_entry_points=False)
+    host.register(nlpplat_rnn.plugin, "rnn")
+    registry = build_registry(host)
+    assert registry.backbone("rnn") is RNNBackbone
+    assert registry.backbone("lstm") is LSTMBackbone
+
+
+def test_installed_entry_point_registers_both_backbones(monkeypatch):
+    monkeypatch.delenv("NLPPLAT_LOAD_PLUGINS", raising=False)
+    registry = build_registry(make_plugin_host())
+    assert registry.backbone("rnn") is RNNBackbone
+    assert registry.backbone("lstm") is LSTMBackbone
+    status = next(status for status in registry.plugins if status.name == "rnn")
+    assert status.ok and status.distribution == "nlpplat-rnn"
+    assert status.registered["backbone"] == ["rnn", "lstm"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
+def test_conformance_on_cuda(backbone):
+    testing.check_backbone(backbone, small(backbone), device="cuda")

@@ -1,0 +1,113 @@
+"""The transformer backbone: the conformance kit, plus what is particular to it."""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import nlpplat_transformer.plugin
+from nlpplat import testing
+from nlpplat.errors import ConfigError
+from nlpplat.plugins import make_plugin_host
+from nlpplat.registry import build_registry
+from nlpplat_transformer import TransformerBackbone
+from nlpplat_transformer.transformer import sinusoidal_positions
+
+
+def small(**changes):
+    sizes = {"d_model": 32, "heads": 4, "layers": 2, "ff": 64}
+    return dataclasses.replace(TransformerBackbone.Config(), **{**sizes, **changes})
+
+
+@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+def test_conformance(position):
+    testing.check_backbone(TransformerBackbone, small(position=position))
+
+
+def test_default_config_conforms():
+    testing.check_backbone(TransformerBackbone)
+
+
+def test_sinusoids_beyond_max_length_keep_the_contract():
+    # max_length 4 < the kit's longest padded batch (24): the encodings are computed on the fly.
+    testing.check_padding_invariance(TransformerBackbone, small(max_length=4))
+
+
+def test_learned_positions_refuse_sequences_longer_than_max_length():
+    encoder = TransformerBackbone.build_encoder(small(position="learned", max_length=4), input_dim=8)
+    inputs, mask = testing.make_inputs([5], 8)
+    with pytest.raises(ConfigError, match="max_length=4"):
+        encoder(inputs, mask)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_padding_rows_and_all_padding_rows_stay_finite(mode):
+    """Padding queries, and a row with no real token at all, give finite states and gradients."""
+    encoder = TransformerBackbone.build_encoder(small(), input_dim=8).train(mode == "train")
+    inputs, mask = testing.make_inputs([6, 2, 1], 8, total_length=9, garbage=1)
+    mask[2] = False  # a row that is all padding: SDPA with no allowed key would give NaN
+    inputs.requires_grad_(True)
+    states = encoder(inputs, mask)
+    assert torch.isfinite(states).all()
+    (states * torch.randn_like(states))[mask].sum().backward()
+    assert torch.isfinite(inputs.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in encoder.parameters())
+
+
+def test_attention_matches_the_formula():
+    """softmax(q k^T / sqrt(S) + mask) v, written out, equals the fused kernel."""
+    torch.manual_seed(0)
+    config = small()
+    attention = TransformerBackbone.build_encoder(config, input_dim=8).blocks[0].attn.eval()
+    x = torch.randn(2, 5, config.d_model)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    B, T, C, H = 2, 5, config.d_model, config.heads
+    q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in attention.qkv(x).split(C, dim=2))
+    scores = q @ k.transpose(-2, -1) / math.sqrt(C // H)  # (B, H, T, T)
+    scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
+    y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+    torch.testing.assert_close(attention(x, mask[:, None, None, :]), attention.proj(y))
+
+
+def test_sinusoidal_positions_follow_the_formula():
+    encoding = sinusoidal_positions(50, 16)
+    p, i = 7, 3
+    assert encoding[p, 2 * i].item() == pytest.approx(math.sin(p / 10000 ** (2 * i / 16)), abs=1e-6)
+    assert encoding[p, 2 * i + 1].item() == pytest.approx(math.cos(p / 10000 ** (2 * i / 16)), abs=1e-6)
+    assert sinusoidal_positions(3, 7).shape == (3, 7)  # odd widths work
+
+
+def test_sinusoids_are_not_saved():
+    encoder = TransformerBackbone.build_encoder(small(), input_dim=8)
+    assert not any("sinusoid" in key for key in encoder.state_dict())
+    learned = TransformerBackbone.build_encoder(small(position="learned"), input_dim=8)
+    assert "position_embedding.weight" in learned.state_dict()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"), [({"heads": 5}, "multiple of backbone.heads"), ({"position": "rotary"}, "rotary")]
+)
+def test_invalid_configs_are_explained(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TransformerBackbone.build_encoder(small(**changes), input_dim=8)
+
+
+def test_plugin_module_registers_the_backbone():
+    host = make_plugin_host(load_entry_points=False)
+    host.register(nlpplat_transformer.plugin, "transformer")
+    assert build_registry(host).backbone("transformer") is TransformerBackbone
+
+
+def test_installed_entry_point_registers_the_backbone(monkeypatch):
+    monkeypatch.delenv("NLPPLAT_LOAD_PLUGINS", raising=False)
+    registry = build_registry(make_plugin_host())
+    assert registry.backbone("transformer") is TransformerBackbone
+    status = next(status for status in registry.plugins if status.name == "transformer")
+    assert status.ok and status.distribution == "nlpplat-transformer"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+def test_conformance_on_cuda(position):
+    testing.check_backbone(TransformerBackbone, small(position=position), device="cuda")
