@@ -66,7 +66,9 @@ def test_unknown_backbone_is_one_line_listing_the_available_ones() -> None:
 
 def test_unknown_dataset_lists_the_task_datasets() -> None:
     code, _, err = invoke("run", "--task", "ner", "--backbone", "lstm", "--dataset", "conll2030")
-    assert code == 1 and "Available: conll2003, demo, uner-en-ewt." in err and len(err.strip().splitlines()) == 1
+    assert (
+        code == 1 and "Available: conll2003, demo, uner-en-ewt." in err and len(err.strip().splitlines()) == 1
+    )
 
 
 def test_missing_conll2003_explains_the_manual_import() -> None:
@@ -82,7 +84,17 @@ def test_malformed_data_is_reported_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.conll"
     bad.write_text("EU NNP B-NP B-ORG\nrejects VBZ O\n\n")
     code, _, err = invoke(
-        "run", "--task", "ner", "--backbone", "lstm", "--train", str(good), "--dev", str(bad), "--test", str(good)
+        "run",
+        "--task",
+        "ner",
+        "--backbone",
+        "lstm",
+        "--train",
+        str(good),
+        "--dev",
+        str(bad),
+        "--test",
+        str(good),
     )
     assert code == 1
     assert err.startswith(f"Error: {bad}:2: ") and "Traceback" not in err
@@ -93,5 +105,8 @@ def test_listing_commands(demo_run: Path) -> None:
     assert "ner" in invoke("tasks")[1]
     assert "conll2003" in invoke("datasets")[1]
     code, out, _ = invoke("plugins", "--json")
+    assert code == 0
     statuses = {status["name"]: status for status in json.loads(out)}
-    assert statuses["ner"]["registered"]["task"] == ["ner"] and statuses["rnn"]["distribution"] == "nlpplat-rnn"
+    assert (
+        statuses["ner"]["registered"]["task"] == ["ner"] and statuses["rnn"]["distribution"] == "nlpplat-rnn"
+    )

@@ -5,7 +5,7 @@ The score of tags ``y`` for a sentence of ``n`` tokens with emission scores ``e`
 is ``p(y | x) = exp(score(y)) / Z`` with ``Z`` summed over every tag sequence (Lafferty
 et al., 2001; used over BiLSTM states by Lample et al., 2016). Forbidden transitions
 (``I-PER`` after ``O`` in BIOES, say) get a large negative score, so training never
-spends probability on them and Viterbi never outputs them. ``docs/theory-crf.md``
+spends probability on them and Viterbi never outputs them. ``docs/theory.md`` (Linear-chain CRF)
 derives the algorithms below.
 
 All loops run over time only; batch and tags are vectorised. Shapes: ``B`` sentences,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nlpplat import Backbone
-from nlpplat_rnn.rnn import RecurrentEncoder, stacked
+from nlpplat_rnn.rnn import RecurrentEncoder
 
 
 @dataclass
@@ -45,13 +45,15 @@ class LSTMConfig:
 class LSTMBackbone(Backbone):
     name = "lstm"
     Config = LSTMConfig
-    description = "LSTM, bidirectional and stacked, over packed sequences"
+    description = "LSTM, bidirectional and stacked"
 
     @classmethod
     def build_encoder(cls, config: LSTMConfig, input_dim: int) -> RecurrentEncoder:
-        lstm = stacked(nn.LSTM, config, input_dim)
-        init_forget_bias(lstm, config.forget_bias)
-        return RecurrentEncoder(lstm, config.dropout)
+        encoder = RecurrentEncoder(nn.LSTM, config, input_dim)
+        for module in encoder.modules():
+            if isinstance(module, nn.LSTM):
+                init_forget_bias(module, config.forget_bias)
+        return encoder
 
 
 @torch.no_grad()

@@ -39,30 +39,50 @@ def test_output_dim_counts_directions(backbone, bidirectional):
 
 
 @pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
-def test_padded_batch_equals_the_plain_module_on_each_row(backbone):
-    """Packing is exactly the recurrent module run on each row without its padding."""
+def as_torch_module(encoder, cell: type[nn.RNNBase], **kwargs) -> nn.RNNBase:
+    """PyTorch's own stacked bidirectional module holding the encoder's weights."""
+    first = encoder.layers[0][0]
+    reference = cell(
+        first.input_size, first.hidden_size, num_layers=len(encoder.layers), bidirectional=True,
+        batch_first=True, **kwargs,
+    )  # fmt: skip
+    state = {}
+    for depth, (forward, backward) in enumerate(encoder.layers):
+        for name, value in forward.state_dict().items():
+            state[name.replace("l0", f"l{depth}")] = value
+        for name, value in backward.state_dict().items():
+            state[name.replace("l0", f"l{depth}") + "_reverse"] = value
+    reference.load_state_dict(state)
+    return reference.eval()
+
+
+@pytest.mark.parametrize(("backbone", "cell", "kwargs"), [(RNNBackbone, nn.RNN, {"nonlinearity": "tanh"}),
+                                                          (LSTMBackbone, nn.LSTM, {})], ids=["rnn", "lstm"])  # fmt: skip
+def test_padded_batch_equals_torchs_bidirectional_module_on_each_row(backbone, cell, kwargs):
+    """Reversing real tokens is exactly PyTorch's bidirectional module run on each row alone."""
     torch.manual_seed(0)
-    encoder = backbone.build_encoder(small(backbone), input_dim=8).eval()
+    encoder = backbone.build_encoder(small(backbone, layers=2), input_dim=8).eval()
+    reference = as_torch_module(encoder, cell, **kwargs)
     inputs, mask = testing.make_inputs([6, 2, 4], 8, total_length=9, garbage=1)
     with torch.no_grad():
         states = encoder(inputs, mask)
         for row, length in enumerate([6, 2, 4]):
-            expected, _ = encoder.rnn(inputs[row : row + 1, :length])
+            expected, _ = reference(inputs[row : row + 1, :length])
             torch.testing.assert_close(states[row, :length], expected[0], atol=1e-6, rtol=0)
-        assert not states[~mask].any(), "padding positions hold zeros"
 
 
 def test_rnn_is_an_elman_tanh_network():
     encoder = RNNBackbone.build_encoder(RNNBackbone.Config(), input_dim=8)
-    assert type(encoder.rnn) is nn.RNN and encoder.rnn.nonlinearity == "tanh"
+    cells = [module for module in encoder.modules() if isinstance(module, nn.RNNBase)]
+    assert len(cells) == 4 and all(type(cell) is nn.RNN and cell.nonlinearity == "tanh" for cell in cells)
 
 
 def test_lstm_forget_gate_starts_open():
     config = small(LSTMBackbone, layers=2)
-    lstm = LSTMBackbone.build_encoder(config, input_dim=8).rnn
+    encoder = LSTMBackbone.build_encoder(config, input_dim=8)
     H = config.hidden
-    for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
-        forget = getattr(lstm, f"bias_ih_{suffix}")[H : 2 * H] + getattr(lstm, f"bias_hh_{suffix}")[H : 2 * H]
+    for lstm in (module for layer in encoder.layers for module in layer):
+        forget = lstm.bias_ih_l0[H : 2 * H] + lstm.bias_hh_l0[H : 2 * H]
         assert torch.equal(forget, torch.full((H,), config.forget_bias))
 
 
