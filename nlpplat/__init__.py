@@ -1,5 +1,6 @@
 """nlpplat: a plugin-based platform to train, compare and ship NLP models."""
 
+from nlpplat.api import PLUGIN_API
 from nlpplat.contracts import Backbone, Batch, DatasetSpec, Encoder, Task
 from nlpplat.errors import DataError, NlpplatError
 from nlpplat.hookspecs import hookimpl
@@ -7,6 +8,7 @@ from nlpplat.hookspecs import hookimpl
 __version__ = "0.1.0"
 
 __all__ = [
+    "PLUGIN_API",
     "Backbone",
     "Batch",
     "DataError",

@@ -42,6 +42,11 @@ class TrainConfig:
     epochs: int = 100  # upper bound; early stopping or max_time usually ends training first
     max_time: str = "30m"  # wall-clock budget for training ("" = none), e.g. 90s, 30m, 2h
     patience: int = 8  # epochs without a dev improvement before stopping
+    # Anneal on plateau: after every `anneal_patience` epochs without a dev improvement the
+    # learning rate is multiplied by `anneal_factor` (as Flair trains its taggers): a lower
+    # rate settles into the minimum the model is circling. 1.0 turns it off.
+    anneal_factor: float = 0.5
+    anneal_patience: int = 2
     batch_size: int = 32  # sentences per training batch
     eval_batch_size: int = 256
     lr: float = 2e-3  # peak learning rate of AdamW
@@ -161,7 +166,8 @@ def resolve(
     run = apply(RunSection(), merged["run"], "run")
     backbone_cls = registry.backbone(run.backbone)
     task_cls = registry.task(run.task)
-    if run.dataset and run.dataset != "custom":
+    registry.check_pair(task_cls, backbone_cls)  # e.g. a generating task needs a decoder
+    if run.dataset:
         merged["task"] = {**registry.dataset(run.task, run.dataset).task_defaults, **merged["task"]}
     return RunConfig(
         run=run,

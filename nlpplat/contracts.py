@@ -30,6 +30,7 @@ class Batch:
     mask:    (B, T) bool  True at real tokens; real tokens come first in each row
     targets: task-specific tensors made by :meth:`Task.targets` (gold labels, …)
     examples: the examples the batch was made from, in row order
+    features: name -> (B, T) long, the task's extra token inputs (:meth:`Task.input_features`)
     """
 
     words: Tensor
@@ -37,6 +38,7 @@ class Batch:
     mask: Tensor
     targets: dict[str, Tensor] = field(default_factory=dict)
     examples: Sequence[Any] = ()
+    features: dict[str, Tensor] = field(default_factory=dict)
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(
@@ -45,6 +47,7 @@ class Batch:
             self.mask.to(device),
             {key: value.to(device) for key, value in self.targets.items()},
             self.examples,
+            {key: value.to(device) for key, value in self.features.items()},
         )
 
     @property
@@ -68,7 +71,9 @@ class Backbone:
     """A family of architectures, registered by name (``rnn``, ``lstm``, …).
 
     A subclass sets ``name`` and ``Config`` (a dataclass whose fields all have
-    defaults, each commented) and implements :meth:`build_encoder`.
+    defaults, each commented) and implements :meth:`build_encoder`. A backbone that can
+    also generate overrides :meth:`build_decoder`; tasks that generate
+    (``Task.requires_decoder``) accept only such backbones (:meth:`has_decoder`).
     """
 
     name: ClassVar[str]
@@ -79,6 +84,21 @@ class Backbone:
     def build_encoder(cls, config: Any, input_dim: int) -> Encoder:
         """Return an :class:`Encoder` reading ``input_dim``-wide token vectors."""
         raise NotImplementedError
+
+    @classmethod
+    def build_decoder(cls, config: Any, **dimensions: int) -> nn.Module:
+        """Return a decoder for generating tasks; optional.
+
+        The decoder contract (teacher-forced ``forward``, ``step`` with a cache,
+        ``reorder_cache``) and the arguments of this method are fixed by the first
+        generating task. A backbone that does not override this method has no decoder.
+        """
+        raise NotImplementedError(f"backbone {cls.name!r} has no decoder")
+
+    @classmethod
+    def has_decoder(cls) -> bool:
+        """Whether this backbone overrides :meth:`build_decoder`."""
+        return cls.build_decoder.__func__ is not Backbone.build_decoder.__func__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,9 @@ class Task:
     ``primary_metric`` (a key of :meth:`metrics`, used for early stopping and ranking);
     ``higher_is_better``; ``prediction_suffix`` for the predictions file;
     ``default_datasets``: dataset names tried in order when the user names none (the
-    first one available offline is used, so put the real benchmark before ``demo``).
+    first one available offline is used, so put the real benchmark before ``demo``);
+    ``requires_decoder``: True for tasks that generate text, which then run only with
+    backbones that have a decoder (:meth:`Backbone.has_decoder`).
     """
 
     name: ClassVar[str]
@@ -142,6 +164,7 @@ class Task:
     prediction_suffix: ClassVar[str] = ".txt"
     default_datasets: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    requires_decoder: ClassVar[bool] = False  # generates text: needs a backbone with a decoder
 
     def __init__(self, config: Any, language: str = "en"):
         self.config = config
@@ -174,6 +197,19 @@ class Task:
         """Gold tensors for a batch whose token axis is padded to ``length``."""
         raise NotImplementedError
 
+    def input_features(self) -> dict[str, int]:
+        """Extra categorical token inputs: name -> number of values (default: none).
+
+        The host embeds each one and concatenates it to every token's vector before the
+        encoder, so the backbone sees it: e.g. semantic role labelling marks the
+        predicate with ``{"predicate": 2}``. Values come from :meth:`features`.
+        """
+        return {}
+
+    def features(self, examples: Sequence[Any], length: int) -> dict[str, Tensor]:
+        """(B, length) long per name of :meth:`input_features`, each value below its count."""
+        return {}
+
     # -- model --------------------------------------------------------------------
     def build_head(self, input_dim: int) -> nn.Module:
         """The output layers reading encoder states (B, T, input_dim)."""
@@ -195,6 +231,38 @@ class Task:
     def metric_signature(self) -> str:
         """How the metrics were computed (library, version, mode), stored beside them."""
         return ""
+
+    def decoding_parameters(self) -> dict[str, Any]:
+        """How :meth:`decode` turns scores into predictions (JSON-able), stored with the results.
+
+        For example ``{"decoder": "viterbi"}`` or ``{"decoder": "beam", "beam": 5}``; empty
+        when there is nothing to say.
+        """
+        return {}
+
+    def example_statistics(
+        self, predictions: Sequence[Any], examples: Sequence[Any]
+    ) -> list[list[float]] | None:
+        """Per-example sufficient statistics of the primary metric, or None if it has none.
+
+        One row of ``K`` numbers per example, in order, such that summing the rows over
+        any multiset of examples and passing the sums to :meth:`metric_from_statistics`
+        gives the primary metric of that multiset. The host resamples these rows to give
+        bootstrap confidence intervals and paired significance tests
+        (:mod:`nlpplat.confidence`). Entity F1: ``[correct, predicted, gold]`` entities;
+        BLEU: sacrebleu's n-gram matches and totals plus the two lengths.
+        """
+        return None
+
+    def metric_from_statistics(self, totals: Sequence[float]) -> float:
+        """The primary metric (in the units of :meth:`metrics`) from summed statistics.
+
+        Needed only when :meth:`example_statistics` returns rows. It must depend on
+        ``totals`` and the task's config alone, never on fitted state, because the host
+        also calls it on a task built afresh (``TaskClass(TaskClass.Config())`` with the
+        run's task settings) to compare stored runs.
+        """
+        raise NotImplementedError
 
     def write_predictions(self, examples: Sequence[Any], predictions: Sequence[Any], path: Path) -> None:
         """Write predictions in the dataset's own format."""

@@ -30,7 +30,13 @@ Each hook below is *collect-all*: nlpplat calls every plugin's implementation an
 validates the combined results in one place (`nlpplat/registry.py`). A plugin whose
 hook raises, returns the wrong type or registers a name that another plugin also
 registers is reported by `nlpplat plugins` and left out; the others keep working.
-Set `NLPPLAT_LOAD_PLUGINS=dist-a,dist-b` to load only those distributions (empty: none).
+Set `NLPPLAT_LOAD_PLUGINS=dist-a,dist-b` to load only those distributions (empty: none),
+and `NLPPLAT_TRACE_PLUGINS=1` to log every hook call, with its result and duration, to stderr.
+
+A plugin module may state the plugin API versions it supports, `NLPPLAT_API = ">=1,<2"`
+(this nlpplat provides `nlpplat.PLUGIN_API`); outside that range it is skipped, and
+`nlpplat plugins` says why. Tutorials: [writing a backbone](plugins/writing-a-backbone.md),
+[writing a task](plugins/writing-a-task.md), [testing with the kit](plugins/testing.md).
 """
 
 
@@ -64,6 +70,12 @@ def cli_page() -> str:
             command = cli.commands[name]
             with click.Context(command, info_name=name, parent=context) as sub:
                 parts.append(f"## `nlpplat {name}`\n\n```\n{command.get_help(sub)}\n```\n")
+                for child in sorted(getattr(command, "commands", {})):  # a group's subcommands
+                    subcommand = command.commands[child]
+                    with click.Context(subcommand, info_name=child, parent=sub) as leaf:
+                        parts.append(
+                            f"### `nlpplat {name} {child}`\n\n```\n{subcommand.get_help(leaf)}\n```\n"
+                        )
     return "\n".join(parts)
 
 

@@ -33,6 +33,7 @@ class EmbeddingConfig:
     char_filters: int = 50  # character CNN output width
     char_width: int = 3  # character CNN window
     max_chars: int = 24  # longer tokens are cut (keeps the char tensor small)
+    feature_dim: int = 16  # width of each task-specific token feature (Task.input_features)
     dropout: float = 0.33  # dropout on the concatenated token vector
 
 
@@ -120,24 +121,35 @@ class CharCNN(nn.Module):
 
 
 class TokenEmbedder(nn.Module):
-    """words (B, T), chars (B, T, C) -> token vectors (B, T, output_dim)."""
+    """words (B, T), chars (B, T, C), features {name: (B, T)} -> token vectors (B, T, output_dim).
 
-    def __init__(self, vocab: TokenVocab, config: EmbeddingConfig):
+    ``features`` maps each task-specific categorical input to its number of values
+    (:meth:`nlpplat.contracts.Task.input_features`); each gets an embedding of its own.
+    """
+
+    def __init__(self, vocab: TokenVocab, config: EmbeddingConfig, features: dict[str, int] | None = None):
         super().__init__()
         self.config = config
         self.words = nn.Embedding(len(vocab.words), config.word_dim, padding_idx=PAD)
         self.chars = CharCNN(len(vocab.chars), config)
+        self.features = nn.ModuleDict(
+            {
+                name: nn.Embedding(count, config.feature_dim)
+                for name, count in sorted((features or {}).items())
+            }
+        )
         self.dropout = nn.Dropout(config.dropout)
         rare = torch.zeros(len(vocab.words), dtype=torch.bool)
         rare[vocab.singletons] = True
         self.register_buffer("rare", rare, persistent=False)  # derived from vocab.json
-        self.output_dim = config.word_dim + config.char_filters
+        self.output_dim = config.word_dim + config.char_filters + config.feature_dim * len(self.features)
 
-    def forward(self, words: Tensor, chars: Tensor) -> Tensor:
+    def forward(self, words: Tensor, chars: Tensor, features: dict[str, Tensor] | None = None) -> Tensor:
         if self.training and self.config.word_dropout > 0:
             drop = self.rare[words] & (
                 torch.rand(words.shape, device=words.device) < self.config.word_dropout
             )
             words = words.masked_fill(drop, UNK)
-        x = torch.cat([self.words(words), self.chars(chars)], dim=-1)  # (B, T, E)
-        return self.dropout(x)
+        parts = [self.words(words), self.chars(chars)]  # (B, T, word_dim), (B, T, char_filters)
+        parts += [embedding(features[name]) for name, embedding in self.features.items()]  # type: ignore[index]
+        return self.dropout(torch.cat(parts, dim=-1))  # (B, T, E)

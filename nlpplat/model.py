@@ -26,7 +26,7 @@ class TaskModel(nn.Module):
         self.head = head
 
     def forward(self, batch: Batch) -> Tensor:
-        inputs = self.embedder(batch.words, batch.chars)  # (B, T, E)
+        inputs = self.embedder(batch.words, batch.chars, batch.features)  # (B, T, E)
         return self.encoder(inputs, batch.mask)  # (B, T, D)
 
 
@@ -34,7 +34,7 @@ def build_model(
     task: Task, backbone: type[Backbone], backbone_config: Any, vocab: TokenVocab, embeddings: EmbeddingConfig
 ) -> TaskModel:
     """Build the parts in a fixed order, so that a seed fixes every initial weight."""
-    embedder = TokenEmbedder(vocab, embeddings)
+    embedder = TokenEmbedder(vocab, embeddings, task.input_features())
     encoder = backbone.build_encoder(backbone_config, embedder.output_dim)
     head = task.build_head(encoder.output_dim)
     return TaskModel(embedder, encoder, head)
@@ -60,4 +60,6 @@ class Collator:
         words, chars = TokenVocab.pad(encoded)
         lengths = torch.tensor([len(ids) for ids, _ in encoded])
         mask = torch.arange(words.shape[1]) < lengths.unsqueeze(1)  # (B, T)
-        return Batch(words, chars, mask, self.task.targets(examples, words.shape[1]), examples)
+        length = words.shape[1]
+        targets = self.task.targets(examples, length)
+        return Batch(words, chars, mask, targets, examples, self.task.features(examples, length))

@@ -3,7 +3,9 @@
 :func:`build_registry` calls each ``register_*`` hook one plugin at a time, so that a
 result can be blamed on the plugin that returned it, and validates everything here, in
 one place: a wrong type or a failing hook is recorded against that plugin; a name
-registered twice is recorded against both and neither is used.
+registered twice is recorded against both and neither is used. Commands from
+``register_commands`` are collected the same way, each plugin on a group of its own, so
+that ``nlpplat plugins`` can say which plugin adds which command.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import click
+
 from nlpplat.contracts import Backbone, DatasetSpec, Task
-from nlpplat.errors import UnknownNameError
+from nlpplat.errors import ConfigError, UnknownNameError
 from nlpplat.plugins import PluginHost, PluginStatus
 
 
@@ -54,6 +58,7 @@ class Registry:
     backbones: dict[str, type[Backbone]] = field(default_factory=dict)
     tasks: dict[str, type[Task]] = field(default_factory=dict)
     datasets: dict[tuple[str, str], DatasetSpec] = field(default_factory=dict)
+    commands: dict[str, click.Command] = field(default_factory=dict)
     plugins: list[PluginStatus] = field(default_factory=list)
     # name -> providers, for names that were registered more than once
     conflicts: dict[tuple[str, Any], list[str]] = field(default_factory=dict)
@@ -71,6 +76,21 @@ class Registry:
     def datasets_for(self, task: str) -> list[DatasetSpec]:
         return sorted((spec for spec in self.datasets.values() if spec.task == task), key=lambda s: s.name)
 
+    def check_pair(self, task: type[Task], backbone: type[Backbone]) -> None:
+        """Refuse a backbone that lacks a capability the task needs (one clear error).
+
+        Today the one capability is a decoder, which generating tasks
+        (``Task.requires_decoder``) need and a backbone has when it overrides
+        :meth:`~nlpplat.contracts.Backbone.build_decoder`.
+        """
+        if task.requires_decoder and not backbone.has_decoder():
+            able = sorted(name for name, cls in self.backbones.items() if cls.has_decoder())
+            raise ConfigError(
+                f"Backbone {backbone.name!r} has no decoder, and task {task.name!r} generates text, "
+                f"which needs one. Backbones with a decoder: {', '.join(able) or '(none installed)'}; "
+                "choose one with --backbone."
+            )
+
     def _get(self, kind: str, name: str, table: dict[str, Any], key: Any = None) -> Any:
         if name in table:
             return table[name]
@@ -78,14 +98,20 @@ class Registry:
         clash = self.conflicts.get((kind.split()[0], key if key is not None else name))
         if clash:
             hint = f"It is registered by more than one plugin ({', '.join(clash)}), so none is used."
-        broken = [status.name for status in self.plugins if not status.ok]
+        broken = [status.name for status in self.plugins if status.errors]
         if broken and not hint:
             hint = f"Plugins that failed to load: {', '.join(broken)} (see `nlpplat plugins`)."
-        raise UnknownNameError(kind, name, table, hint)
+        skipped = [status.name for status in self.plugins if status.skipped]
+        if skipped:
+            hint += f" Plugins skipped: {', '.join(skipped)} (see `nlpplat plugins --all`)."
+        raise UnknownNameError(kind, name, table, hint.strip())
 
 
-def build_registry(host: PluginHost) -> Registry:
-    """Call every ``register_*`` hook, validate the results and index them by name."""
+def build_registry(host: PluginHost, reserved_commands: Iterable[str] = ()) -> Registry:
+    """Call every ``register_*`` hook, validate the results and index them by name.
+
+    ``reserved_commands`` are the CLI's built-in commands, which a plugin may not replace.
+    """
     registry = Registry()
     # Copies, so that building a registry twice from one host reports everything once.
     statuses = {
@@ -117,6 +143,7 @@ def build_registry(host: PluginHost) -> Registry:
             plugin, item = offers[0]
             table[key] = item
             statuses[plugin].registered.setdefault(kind, []).append(shown)
+    registry.commands = _collect_commands(host, statuses, set(reserved_commands), registry.conflicts)
     registry.plugins = sorted(statuses.values(), key=lambda status: status.name)
     return registry
 
@@ -129,7 +156,7 @@ def _call_each(
     for impl in caller.get_hookimpls():
         status = statuses.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
         try:
-            result = impl.function()
+            result = host.call(impl, hook_name)
         except Exception as error:
             status.errors.append(f"{hook_name} raised {type(error).__name__}: {error}")
             continue
@@ -139,3 +166,45 @@ def _call_each(
             status.errors.append(f"{hook_name} returned {type(result).__name__}, expected a list")
             continue
         yield impl.plugin_name, list(result)
+
+
+def _collect_commands(
+    host: PluginHost,
+    statuses: dict[str, PluginStatus],
+    reserved: set[str],
+    conflicts: dict[tuple[str, Any], list[str]],
+) -> dict[str, click.Command]:
+    """Commands from ``register_commands``, each plugin adding to a scratch group of its own.
+
+    Plugins never see the real CLI group, so a plugin cannot replace a built-in command
+    or another plugin's; a name offered twice is refused for both, like any other name.
+    """
+    offers: dict[str, list[tuple[str, click.Command]]] = {}
+    for impl in host.pm.hook.register_commands.get_hookimpls():
+        status = statuses.setdefault(impl.plugin_name, PluginStatus(name=impl.plugin_name))
+        scratch = click.Group()
+        try:
+            host.call(impl, "register_commands", cli=scratch)
+        except Exception as error:  # a broken plugin command must not break the CLI
+            status.errors.append(f"register_commands raised {type(error).__name__}: {error}")
+            continue
+        for name, command in scratch.commands.items():
+            if name in reserved:
+                status.errors.append(
+                    f"register_commands: {name!r} is a built-in command and was not replaced"
+                )
+                continue
+            offers.setdefault(name, []).append((impl.plugin_name, command))
+    commands = {}
+    for name, offered in sorted(offers.items()):
+        if len(offered) > 1:
+            names = sorted(plugin for plugin, _ in offered)
+            conflicts[("command", name)] = names
+            for plugin in names:
+                others = ", ".join(other for other in names if other != plugin)
+                statuses[plugin].errors.append(f"command {name!r} is also registered by {others}")
+            continue
+        plugin, command = offered[0]
+        commands[name] = command
+        statuses[plugin].registered.setdefault("command", []).append(name)
+    return commands

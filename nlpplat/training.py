@@ -27,6 +27,7 @@ import torch
 from rich.console import Console
 
 from nlpplat.batching import padding_fraction, training_batches
+from nlpplat.confidence import record_statistics
 from nlpplat.config import RunConfig, parse_duration
 from nlpplat.contracts import DatasetSpec, Task
 from nlpplat.data import content_checksum, resolve_files
@@ -48,6 +49,8 @@ from nlpplat.runs import (
     write_vocab,
 )
 
+CUSTOM = "custom"  # the dataset name of runs on explicit --train/--dev/--test files
+
 
 class RunInterrupted(NlpplatError):
     """Training was interrupted; its state is saved and it can be resumed."""
@@ -66,6 +69,7 @@ class Progress:
     best: float | None = None  # best dev primary metric so far
     best_epoch: int = 0  # epochs_done when the best score was reached
     bad_epochs: int = 0  # epochs since the last improvement
+    lr_scale: float = 1.0  # product of the annealing factors applied so far
     evaluated_step: int = -1  # step of the last dev evaluation
     stop_reason: str = ""  # "" while training; then "epochs", "patience" or "max_time"
 
@@ -99,7 +103,7 @@ def choose_dataset(
     task_cls = registry.task(config.run.task)
     explicit = {"train": config.run.train, "dev": config.run.dev, "test": config.run.test}
     if not config.run.dataset and all(explicit.values()):
-        spec = DatasetSpec(name="custom", task=task_cls.name, files={})
+        spec = DatasetSpec(name=CUSTOM, task=task_cls.name, files={})
         return spec, resolve_files(spec, explicit)
     if config.run.dataset:
         spec = registry.dataset(task_cls.name, config.run.dataset)
@@ -134,7 +138,8 @@ class Trainer:
         self.device = pick_device(train.device)
         self.budget = parse_duration(train.max_time)
         self.spec, self.paths = choose_dataset(config, registry, console)
-        config.run.dataset = self.spec.name  # make config.toml repeatable
+        if self.spec.name != CUSTOM:
+            config.run.dataset = self.spec.name  # make config.toml repeatable
         task_cls = registry.task(config.run.task)
         self.backbone_cls = registry.backbone(config.run.backbone)
         self.task: Task = task_cls(config.task, language=self.spec.language)
@@ -178,9 +183,11 @@ class Trainer:
         steps_per_epoch = math.ceil(len(self.splits["train"]) / train.batch_size)
         warmup = max(1, min(train.warmup_steps, steps_per_epoch))
         # Linear warm-up, then decay with 1/sqrt(step) (Vaswani et al. 2017): it needs no
-        # horizon, so it is the same whether a run ends by epochs, patience or time.
+        # horizon, so it is the same whether a run ends by epochs, patience or time. On top,
+        # lr_scale anneals on dev plateaus (_evaluate_dev).
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+            self.optimizer,
+            lambda step: self.progress.lr_scale * min((step + 1) / warmup, math.sqrt(warmup / (step + 1))),
         )
         if fresh:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -309,6 +316,9 @@ class Trainer:
             save_torch(self.run_dir / CHECKPOINT, self.model.state_dict())
         else:
             progress.bad_epochs += 1
+            train = self.config.train
+            if train.anneal_factor != 1.0 and progress.bad_epochs % max(1, train.anneal_patience) == 0:
+                progress.lr_scale *= train.anneal_factor  # the scheduler applies it from the next step
         append_metrics(
             self.run_dir,
             {
@@ -317,6 +327,7 @@ class Trainer:
                 "split": "dev",
                 "elapsed": round(progress.elapsed, 1),
                 "tokens_per_second": round(progress.tokens / max(progress.token_seconds, 1e-9), 1),
+                "lr": self.scheduler.get_last_lr()[0],
                 "metrics": _scalars(result.metrics),
             },
         )
@@ -382,6 +393,17 @@ class Trainer:
                 },
             )
         results = self._results(evaluations)
+        # Per-example statistics of the test score, for confidence intervals and paired
+        # tests on the leaderboard (nlpplat.confidence); saved beside the predictions.
+        results.update(
+            record_statistics(
+                self.task,
+                self.splits["test"],
+                evaluations["test"].predictions,
+                evaluations["test"].metrics[self.task.primary_metric],
+                self.run_dir,
+            )
+        )
         write_json(self.run_dir / RESULTS, results)
         return results
 
@@ -400,12 +422,14 @@ class Trainer:
             "dataset": self.spec.name,
             "dataset_checksum": content_checksum(self.paths),
             "config_hash": config.hash(),
+            "config": config.to_dict(),
             "seed": config.train.seed,
             "primary_metric": self.task.primary_metric,
             "higher_is_better": self.task.higher_is_better,
             "dev": evaluations["dev"].metrics,
             "test": evaluations["test"].metrics,
             "metric_signature": self.task.metric_signature(),
+            "decoding": self.task.decoding_parameters(),
             "parameters": parameter_count(self.model),
             "train_seconds": round(progress.elapsed, 1),
             "train_tokens_per_second": round(progress.tokens / max(progress.token_seconds, 1e-9), 1),
@@ -494,7 +518,7 @@ def _complete(trainer: Trainer, db: str | None) -> Path:
 
     trainer.fit()
     results = trainer.finish()
-    Leaderboard(db).add(results)
+    Leaderboard(db).add_run(trainer.run_dir)  # results.json and the example statistics
     test = results["test"][results["primary_metric"]]
     trainer.console.print(
         f"[bold]{results['task']} · {results['backbone']} · {results['dataset']}: "

@@ -46,3 +46,15 @@ def test_word_dropout_replaces_only_singletons_and_only_in_training() -> None:
     assert torch.equal(trained[0], unk) and torch.equal(trained[1], embedder.words.weight[words[0, 1]])
     embedder.eval()
     assert torch.equal(embedder(words, chars)[0, 0, : config.word_dim], embedder.words.weight[words[0, 0]])
+
+
+def test_task_features_are_embedded_and_concatenated() -> None:
+    config = EmbeddingConfig(feature_dim=4, dropout=0.0)
+    vocab = TokenVocab(config).fit(SENTENCES)
+    embedder = TokenEmbedder(vocab, config, {"predicate": 2}).eval()
+    words, chars = TokenVocab.pad([vocab.ids(["Paris", "is", "big"])])
+    marked = torch.tensor([[0, 1, 0]])
+    vectors = embedder(words, chars, {"predicate": marked})
+    assert embedder.output_dim == config.word_dim + config.char_filters + 4 == vectors.shape[-1]
+    assert torch.equal(vectors[0, 1, -4:], embedder.features["predicate"].weight[1])
+    assert torch.equal(vectors[0, 0, -4:], embedder.features["predicate"].weight[0])

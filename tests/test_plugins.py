@@ -108,12 +108,101 @@ def test_name_registered_twice_names_both_providers(site: Path) -> None:
         registry.backbone("good")
 
 
+def loaded(host) -> set[str]:
+    return {name for name, status in statuses(host).items() if not status.skipped}
+
+
 def test_allow_list_loads_only_named_distributions(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install(site, "fake-good", "fake_good", GOOD)
     monkeypatch.setenv("NLPPLAT_LOAD_PLUGINS", "fake-good")
-    assert set(statuses(make_plugin_host())) == {"fake_good"}
+    host = make_plugin_host()
+    assert loaded(host) == {"fake_good"}
+    assert set(host.pm.list_name_plugin()) == {("fake_good", host.pm.get_plugin("fake_good"))}
     monkeypatch.setenv("NLPPLAT_LOAD_PLUGINS", "")
-    assert statuses(make_plugin_host()) == {}
+    assert loaded(make_plugin_host()) == set()
+
+
+def test_plugins_left_out_by_the_allow_list_are_listed_as_disabled(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(site, "fake-good", "fake_good", GOOD)
+    install(site, "fake-other", "fake_other", GOOD.replace('"good"', '"other"'))
+    monkeypatch.setenv("NLPPLAT_LOAD_PLUGINS", "fake-good")
+    other = statuses(make_plugin_host())["fake_other"]
+    assert other.disabled and not other.ok and other.hooks == []
+    assert other.skipped == "not named in NLPPLAT_LOAD_PLUGINS='fake-good'"
+    assert "fake_other" not in sys.modules  # never imported
+
+
+def test_plugin_for_another_api_version_is_skipped_with_one_clear_message(site: Path) -> None:
+    install(site, "fake-good", "fake_good", GOOD)
+    install(
+        site,
+        "fake-future",
+        "fake_future",
+        'NLPPLAT_API = ">=2,<3"\n' + textwrap.dedent(GOOD).replace('"good"', '"future"'),
+    )
+    host = make_plugin_host()
+    registry = build_registry(host)
+    assert registry.backbone("good")  # the others keep working
+    future = statuses(host)["fake_future"]
+    assert not future.ok and not future.disabled and future.errors == [] and future.api == ">=2,<3"
+    assert future.skipped == (
+        "supports plugin API >=2,<3 but this nlpplat provides API 1: install a release of the plugin "
+        "made for it, or an nlpplat in its range"
+    )
+    with pytest.raises(
+        UnknownNameError, match=r"Plugins skipped: fake_future \(see `nlpplat plugins --all`\)"
+    ):
+        registry.backbone("future")
+
+
+def test_plugin_that_states_a_matching_api_range_loads(site: Path) -> None:
+    install(site, "fake-good", "fake_good", "NLPPLAT_API = 1\n" + textwrap.dedent(GOOD))
+    status = statuses(make_plugin_host())["fake_good"]
+    assert status.ok and status.api == "1"
+
+
+def test_malformed_api_range_is_a_load_error(site: Path) -> None:
+    install(site, "fake-good", "fake_good", "NLPPLAT_API = 'one or two'\n" + textwrap.dedent(GOOD))
+    [error] = statuses(make_plugin_host())["fake_good"].errors
+    assert error.startswith("NLPPLAT_API = 'one or two' is not a plugin API range")
+
+
+def test_two_distributions_with_one_entry_point_name(site: Path) -> None:
+    install(site, "fake-good", "fake_good", GOOD)
+    info = site / "fake_clone-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-clone\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[nlpplat]\nfake_good = fake_good\n")
+    found = statuses(make_plugin_host())
+    clash = next(status for name, status in found.items() if name.startswith("fake_good ("))
+    assert "entry-point name 'fake_good' is already used by" in clash.errors[0]
+    assert found["fake_good"].ok
+
+
+def test_trace_logs_every_hook_call_to_stderr(
+    toy_host, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests import toy_plugin
+
+    monkeypatch.setenv("NLPPLAT_TRACE_PLUGINS", "1")
+    host = make_plugin_host(load_entry_points=False)
+    host.register(toy_plugin, "toy")
+    build_registry(host)
+    host.pm.hook.register_tasks()  # a call through pluggy is traced too
+    lines = capsys.readouterr().err.splitlines()
+    assert any(
+        line.startswith("[nlpplat trace] register_backbones → toy returned [ToyBackbone] in ")
+        for line in lines
+    ), lines
+    assert "[nlpplat trace] register_tasks() → toy" in lines
+    assert any(line.startswith("[nlpplat trace] register_tasks returned [[ToyTask]]") for line in lines)
+
+
+def test_no_trace_by_default(toy_host, capsys: pytest.CaptureFixture[str]) -> None:
+    build_registry(toy_host)
+    assert capsys.readouterr().err == ""
 
 
 def test_unknown_name_lists_what_is_available(toy_registry) -> None:

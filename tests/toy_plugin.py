@@ -118,6 +118,22 @@ class ToyTask(Task):
         ]
         return {"accuracy": 100.0 * sum(p == g for p, g in pairs) / max(len(pairs), 1)}
 
+    def example_statistics(
+        self, predictions: Sequence[list[str]], examples: Sequence[ToyExample]
+    ) -> list[list[float]]:
+        """Per sentence ``[correct tokens, tokens]``: accuracy is a ratio of their sums."""
+        return [
+            [sum(p == g for p, g in zip(pred, ex.labels, strict=True)), len(ex.labels)]
+            for pred, ex in zip(predictions, examples, strict=True)
+        ]
+
+    def metric_from_statistics(self, totals: Sequence[float]) -> float:
+        correct, tokens = totals
+        return 100.0 * correct / max(tokens, 1)
+
+    def decoding_parameters(self) -> dict[str, Any]:
+        return {"decoder": "argmax"}
+
     def write_predictions(
         self, examples: Sequence[ToyExample], predictions: Sequence[list[str]], path: Path
     ) -> None:

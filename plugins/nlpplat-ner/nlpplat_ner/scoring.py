@@ -65,3 +65,27 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
         scores[f"{kind}.f1"] = 100 * float(row["f1-score"])
         scores[f"{kind}.support"] = int(row["support"])
     return scores
+
+
+def entity_counts(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Per sentence ``[correct, predicted, gold]`` entity counts, as seqeval's strict mode counts.
+
+    The entities are seqeval's own (``Entities`` with the IOB2 scheme), so summed over
+    all sentences these are exactly the counts behind :func:`entity_scores`' micro
+    average, and :func:`f1_from_counts` of the sums is its ``f1``.
+    """
+    from seqeval.scheme import IOB2, Entities
+
+    gold_entities = Entities([list(tags) for tags in gold], IOB2).entities
+    predicted_entities = Entities([list(tags) for tags in predicted], IOB2).entities
+    rows = []
+    for true, guess in zip(gold_entities, predicted_entities, strict=True):
+        true_set = {entity.to_tuple() for entity in true}
+        guess_set = {entity.to_tuple() for entity in guess}
+        rows.append([len(true_set & guess_set), len(guess_set), len(true_set)])
+    return rows
+
+
+def f1_from_counts(correct: float, predicted: float, gold: float) -> float:
+    """Micro F1 in points from summed counts: 2·correct / (predicted + gold), 0 when both are 0."""
+    return 200.0 * correct / (predicted + gold) if predicted + gold else 0.0

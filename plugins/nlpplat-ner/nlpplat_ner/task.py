@@ -169,6 +169,23 @@ class NERTask(Task):
     # -- evaluation and output ---------------------------------------------------
     def metrics(self, predictions: Sequence[Sequence[str]], examples: Sequence[Sentence]) -> dict[str, Any]:
         """seqeval entity scores: see :func:`nlpplat_ner.scoring.entity_scores` for the keys."""
+        return scoring.entity_scores(*self._iob2(predictions, examples))
+
+    def example_statistics(
+        self, predictions: Sequence[Sequence[str]], examples: Sequence[Sentence]
+    ) -> list[list[float]]:
+        """Per sentence ``[correct, predicted, gold]`` entities, counted as seqeval counts them."""
+        return scoring.entity_counts(*self._iob2(predictions, examples))
+
+    def metric_from_statistics(self, totals: Sequence[float]) -> float:
+        """Micro F1 (points) from summed ``[correct, predicted, gold]``: seqeval's ``f1``."""
+        correct, predicted, gold = totals
+        return scoring.f1_from_counts(correct, predicted, gold)
+
+    def _iob2(
+        self, predictions: Sequence[Sequence[str]], examples: Sequence[Sentence]
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """Gold and predicted tags re-encoded as canonical IOB2, the form that is scored."""
         gold, predicted = [], []
         for example, tags in zip(examples, predictions, strict=True):
             if len(tags) != len(example.tokens):
@@ -177,10 +194,14 @@ class NERTask(Task):
                 )
             gold.append(convert(example.tags, "IOB2"))
             predicted.append(convert(tags, "IOB2"))
-        return scoring.entity_scores(gold, predicted)
+        return gold, predicted
 
     def metric_signature(self) -> str:
         return scoring.signature()
+
+    def decoding_parameters(self) -> dict[str, Any]:
+        """``{"decoder": "viterbi"}`` (CRF head, constrained to valid BIOES) or ``"argmax"``."""
+        return {"decoder": "viterbi" if self.config.head == "crf" else "argmax"}
 
     def write_predictions(
         self, examples: Sequence[Sentence], predictions: Sequence[Sequence[str]], path: Path

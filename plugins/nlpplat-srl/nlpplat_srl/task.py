@@ -1,0 +1,372 @@
+"""The ``srl`` task: PropBank semantic role labelling on Universal Propositions CoNLL-U files."""
+
+# No ``from __future__ import annotations`` here: the host reads the field types of
+# ``SRLConfig`` to parse ``--set task.key=value``, and wants types, not strings.
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nlpplat import Batch, DataError, Task
+from nlpplat.errors import ConfigError
+from nlpplat_srl import scoring
+from nlpplat_srl.conllu import Sentence, read_sentences, write_sentences
+from nlpplat_srl.crf import BLOCKED
+from nlpplat_srl.head import SRLHead
+from nlpplat_srl.instances import Frame, Instance, Predicates, instances
+from nlpplat_srl.pipeline import analyse
+from nlpplat_srl.roles import OUTSIDE, arguments, cells_from_tags, role_tags
+from nlpplat_srl.senses import SenseInventory
+from nlpplat_srl.text import split_sentences
+
+# What a row of a batch is, as ``targets["kind"]``:
+IDENTIFY = 0  # identification instance of an annotated sentence: trains and scores ``identify``
+MARKED = 1  # a predicate is marked: trains and scores sense and arguments
+UNSCORED = 2  # identification instance of a sentence without annotation: predicted, never trained
+
+
+@dataclass
+class SRLConfig:
+    dropout: float = 0.3  # on the encoder states before each head (and inside the argument scorer)
+    hidden: int = 300  # width of the argument scorer's hidden layer over [word state; predicate state]
+    threshold: float = 0.5  # a word is a predicate when identification gives it more than this probability
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"task.dropout must be in [0, 1), not {self.dropout!r}")
+        if self.hidden < 1:
+            raise ConfigError(f"task.hidden must be a positive width, not {self.hidden!r}")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"task.threshold must be in (0, 1), not {self.threshold!r}")
+
+
+class SRLTask(Task):
+    """Who did what to whom: predicates, their PropBank rolesets and the heads of their arguments.
+
+    Examples are :class:`~nlpplat_srl.instances.Instance`: per sentence one identification
+    instance (no predicate marked) and one instance per predicate (that predicate marked
+    through the ``predicate`` input feature). Predictions are
+    :class:`~nlpplat_srl.instances.Predicates` and :class:`~nlpplat_srl.instances.Frame`.
+    """
+
+    name = "srl"
+    Config = SRLConfig
+    primary_metric = "f1"
+    higher_is_better = True
+    prediction_suffix = ".conllu"
+    default_datasets = ("up-en-ewt", "demo")
+    description = "PropBank semantic role labelling (predicates, rolesets, argument heads) on UP CoNLL-U."
+
+    def __init__(self, config: SRLConfig | None = None, language: str = "en"):
+        config = config if config is not None else SRLConfig()
+        config.__post_init__()  # again: the host may have changed fields after construction
+        super().__init__(config, language)
+        self.tags: list[str] = []  # argument tags, "O" first, then "B-<role>"
+        self._tag_ids: dict[str, int] = {}
+        self.senses = SenseInventory()
+
+    # -- data ---------------------------------------------------------------------
+    def read(self, path: Path) -> list[Instance]:
+        """The instances of every sentence of a UP CoNLL-U file (:func:`~nlpplat_srl.conllu.read_sentences`)."""
+        result = instances(read_sentences(path))
+        if not result:
+            raise DataError(path, None, "no sentences")
+        return result
+
+    def tokens(self, example: Instance) -> list[str]:
+        return example.tokens
+
+    def fit(self, examples: Sequence[Instance]) -> None:
+        """Argument tags and the roleset inventory of the training predicates."""
+        marked = [e for e in examples if e.frame is not None and e.sentence.annotated]
+        roles = {role for e in marked for role in role_tags(e.gold_cells, e.position) if role != OUTSIDE}
+        self._set_tags([OUTSIDE, *sorted(roles)])
+        self.senses.fit(
+            (e.tokens[e.position], e.sentence.lemmas[e.position], e.sentence.rolesets[e.frame])
+            for e in marked
+        )
+
+    def _set_tags(self, tags: list[str]) -> None:
+        self.tags = tags
+        self._tag_ids = {tag: index for index, tag in enumerate(tags)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tags": list(self.tags), "senses": self.senses.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._set_tags(list(state["tags"]))
+        self.senses.load_state_dict(state["senses"])
+
+    def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
+        """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
+
+        tags (B, length): argument tag ids of MARKED rows (roles unknown to the model and
+        padding are ``O``); predicates (B, length): 1 on the gold predicates of IDENTIFY rows;
+        position (B,): the marked word (0 elsewhere); roleset (B,): the gold roleset id, or
+        -1 where there is none or it is unknown.
+        """
+        size = len(examples)
+        tags = torch.zeros(size, length, dtype=torch.long)
+        predicates = torch.zeros(size, length, dtype=torch.long)
+        kind = torch.full((size,), IDENTIFY, dtype=torch.long)
+        position = torch.zeros(size, dtype=torch.long)
+        roleset = torch.full((size,), -1, dtype=torch.long)
+        for row, example in enumerate(examples):
+            sentence = example.sentence
+            if example.position is None:
+                kind[row] = IDENTIFY if sentence.annotated else UNSCORED
+                for word in sentence.predicates:
+                    if word < length:
+                        predicates[row, word] = 1
+                continue
+            kind[row], position[row] = MARKED, example.position
+            if example.frame is not None:
+                gold = role_tags(example.gold_cells, example.position)[:length]
+                tags[row, : len(gold)] = torch.tensor([self._tag_ids.get(tag, 0) for tag in gold])
+                roleset[row] = self.senses.ids.get(sentence.rolesets[example.frame], -1)
+        return {
+            "tags": tags,
+            "predicates": predicates,
+            "kind": kind,
+            "position": position,
+            "roleset": roleset,
+        }
+
+    def input_features(self) -> dict[str, int]:
+        """``predicate``: 1 on the marked predicate, 0 elsewhere (all 0 in identification instances)."""
+        return {"predicate": 2}
+
+    def features(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
+        indicator = torch.zeros(len(examples), length, dtype=torch.long)
+        for row, example in enumerate(examples):
+            if example.position is not None and example.position < length:
+                indicator[row, example.position] = 1
+        return {"predicate": indicator}
+
+    # -- model --------------------------------------------------------------------
+    def build_head(self, input_dim: int) -> SRLHead:
+        if not self.tags:
+            raise RuntimeError("SRLTask.build_head needs tags: call fit() or load_state_dict() first")
+        config = self.config
+        return SRLHead(input_dim, len(self.tags), len(self.senses), config.hidden, config.dropout)
+
+    def _candidates(self, examples: Sequence[Instance], device: torch.device) -> Tensor:
+        """(N, R) bool: the rolesets each marked predicate may take (:meth:`SenseInventory.candidate_ids`)."""
+        allowed = torch.zeros(len(examples), max(len(self.senses), 1), dtype=torch.bool)
+        for row, example in enumerate(examples):
+            word = example.position
+            ids = self.senses.candidate_ids(example.tokens[word], example.sentence.lemmas[word])
+            allowed[row, ids] = True
+        return allowed.to(device)
+
+    def _allowed_tags(self, positions: Tensor, mask: Tensor) -> Tensor:
+        """(N, T, K) bool: every tag everywhere, except that the predicate itself can only be ``O``."""
+        allowed = torch.ones(*mask.shape, len(self.tags), dtype=torch.bool, device=mask.device)
+        rows = torch.arange(len(positions), device=mask.device)
+        allowed[rows, positions, 1:] = False
+        return allowed
+
+    def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
+        """Identification + argument + sense loss, each averaged, so none grows with batch size.
+
+        identification: binary cross-entropy per real word of IDENTIFY rows; arguments: the
+        CRF's negative log-likelihood of MARKED rows per real word; sense: cross-entropy of
+        the gold roleset among the predicate's candidates, per MARKED row.
+        """
+        targets, mask = batch.targets, batch.mask
+        kind = targets["kind"]
+        terms = []
+        identify = kind == IDENTIFY
+        if identify.any():
+            logits = head.predicate_logits(states[identify])
+            words = mask[identify]
+            terms.append(
+                F.binary_cross_entropy_with_logits(
+                    logits[words], targets["predicates"][identify][words].float()
+                )
+            )
+        marked = kind == MARKED
+        if marked.any():
+            rows = marked.nonzero().squeeze(1).tolist()
+            marked_states, positions, words = states[marked], targets["position"][marked], mask[marked]
+            emissions = head.emissions(marked_states, positions)
+            likelihood = head.crf.log_likelihood(
+                emissions, targets["tags"][marked], words, self._allowed_tags(positions, words)
+            )
+            terms.append(-likelihood.sum() / words.sum())
+            gold = targets["roleset"][marked]
+            known = gold >= 0
+            if known.any():
+                allowed = self._candidates([batch.examples[row] for row in rows], states.device)
+                allowed[known, gold[known]] = True  # the gold roleset is always a candidate
+                scores = head.sense_scores(marked_states, positions).float().masked_fill(~allowed, BLOCKED)
+                terms.append(F.cross_entropy(scores[known], gold[known]))
+        if not terms:  # only sentences without annotation: nothing to learn, but a graph to step
+            return states.sum() * 0.0
+        return torch.stack(terms).sum()
+
+    def decode(self, head: nn.Module, states: Tensor, batch: Batch) -> list[Predicates | Frame]:
+        """:class:`Predicates` for identification rows, :class:`Frame` for marked ones.
+
+        Predicates: the words whose probability exceeds ``threshold``. Frame: the best of
+        the predicate's candidate rolesets (``<lemma>.01`` without candidates) and the
+        Viterbi path of the CRF, the predicate itself fixed to ``O`` (written ``V``).
+        """
+        kind, mask = batch.targets["kind"], batch.mask
+        predictions: list[Predicates | Frame | None] = [None] * len(batch.examples)
+        with torch.no_grad():
+            found = kind != MARKED
+            if found.any():
+                logits = head.predicate_logits(states[found])
+                cut = math.log(self.config.threshold / (1 - self.config.threshold))
+                chosen = ((logits > cut) & mask[found]).tolist()
+                for row, flags in zip(found.nonzero().squeeze(1).tolist(), chosen, strict=True):
+                    predictions[row] = Predicates(tuple(i for i, flag in enumerate(flags) if flag))
+            marked = kind == MARKED
+            if marked.any():
+                rows = marked.nonzero().squeeze(1).tolist()
+                examples = [batch.examples[row] for row in rows]
+                marked_states, positions, words = (
+                    states[marked],
+                    batch.targets["position"][marked],
+                    mask[marked],
+                )
+                paths = head.crf.viterbi(
+                    head.emissions(marked_states, positions), words, self._allowed_tags(positions, words)
+                )
+                scores = head.sense_scores(marked_states, positions).float()
+                scores = scores.masked_fill(~self._candidates(examples, states.device), -math.inf)
+                best = scores.argmax(dim=1).tolist()
+                finite = torch.isfinite(scores.max(dim=1).values).tolist()
+                for row, example, path, roleset_id, has_candidates in zip(
+                    rows, examples, paths, best, finite, strict=True
+                ):
+                    word = example.position
+                    if has_candidates:
+                        roleset = self.senses.rolesets[roleset_id]
+                    else:
+                        roleset = self.senses.fallback(example.tokens[word], example.sentence.lemmas[word])
+                    tags = [self.tags[tag] for tag in path]
+                    tags += [OUTSIDE] * (len(example.tokens) - len(tags))  # words the host cut off
+                    predictions[row] = Frame(roleset, cells_from_tags(tags, word))
+        return predictions  # type: ignore[return-value]
+
+    # -- evaluation and output ---------------------------------------------------
+    def metrics(self, predictions: Sequence[Any], examples: Sequence[Instance]) -> dict[str, Any]:
+        """Scores with gold predicates (``f1``, ``span.*``, ``role.*``, ``sense.accuracy``),
+        of identification (``predicate.*``) and end to end (``e2e.*``); see docs/tasks/srl.md."""
+        return scoring.srl_scores(examples, predictions)
+
+    def example_statistics(
+        self, predictions: Sequence[Any], examples: Sequence[Instance]
+    ) -> list[list[float]]:
+        """Per instance ``[correct, predicted, gold]`` arguments (zeros for identification instances)."""
+        frames, _ = scoring.split_predictions(examples, predictions)
+        pairs = [scoring.frame_tags(instance, frame) for instance, frame in frames]
+        counts = scoring.sequence_counts([g for g, _ in pairs], [p for _, p in pairs]) if pairs else []
+        by_instance = {id(instance): row for (instance, _), row in zip(frames, counts, strict=True)}
+        return [list(by_instance.get(id(example), [0, 0, 0])) for example in examples]
+
+    def metric_from_statistics(self, totals: Sequence[float]) -> float:
+        """Labelled argument F1 (points) from summed ``[correct, predicted, gold]``."""
+        correct, predicted, gold = totals
+        return scoring.f1_from_counts(correct, predicted, gold)
+
+    def metric_signature(self) -> str:
+        return scoring.signature()
+
+    def decoding_parameters(self) -> dict[str, Any]:
+        return {
+            "arguments": "viterbi",  # CRF, the marked predicate fixed to O
+            "roleset": "argmax over the rolesets seen with the lemma or form, else <lemma>.01",
+            "predicate_threshold": self.config.threshold,
+        }
+
+    def write_predictions(self, examples: Sequence[Instance], predictions: Sequence[Any], path: Path) -> None:
+        """The input file with the predicted rolesets and argument columns of the gold predicates.
+
+        Every sentence is written once, with its comments and all its rows (ranges and empty
+        nodes unchanged); columns 1-10 are as read, column 11 and up hold the predictions for
+        the predicates that were marked. Identification predictions are not written (the
+        columns belong to the gold predicates); ``nlpplat srl-pipeline --output`` writes
+        end-to-end predictions.
+        """
+        order: dict[int, tuple[Sentence, list[tuple[int, str, tuple[str, ...]]]]] = {}
+        for example, prediction in zip(examples, predictions, strict=True):
+            entry = order.setdefault(id(example.sentence), (example.sentence, []))
+            if example.position is not None:
+                entry[1].append((example.position, prediction.roleset, prediction.cells))
+        write_sentences(path, order.values())
+
+    def predict_text(self, text: str, predict: Callable[[list[Any]], list[Any]]) -> list[dict[str, Any]]:
+        """Tokenise ``text`` with spaCy, find predicates, their rolesets and their arguments.
+
+        One dict per sentence: ``text``, ``start``/``end`` (character offsets, ``end``
+        exclusive), ``tokens``, ``argument_extent`` and ``predicates``, each with ``word``,
+        ``index``, ``start``, ``end``, ``roleset``, ``arguments`` and a bracketed
+        ``summary``. An argument is ``role``, ``head``, ``index``, ``start``, ``end``: its
+        head word. ``argument_extent`` says so: ``"head"``, because ``spacy.blank`` has no
+        parser and without a parse there is no subtree to expand the head to.
+        """
+        tokenised = split_sentences(text, self.language)
+        sentences = [
+            Sentence.from_tokens([token.text for token in tokens], line=number)
+            for number, tokens in enumerate(tokenised, start=1)
+        ]
+        results = []
+        for tokens, sentence, analysis in zip(tokenised, sentences, analyse(sentences, predict), strict=True):
+            predicates = []
+            for word, frame in analysis:
+                found = arguments(frame.cells, word)
+                described = [
+                    {
+                        "role": role,
+                        "head": tokens[index].text,
+                        "index": index,
+                        "start": tokens[index].start,
+                        "end": tokens[index].end,
+                    }
+                    for index, role in found
+                ]
+                predicates.append(
+                    {
+                        "word": tokens[word].text,
+                        "index": word,
+                        "start": tokens[word].start,
+                        "end": tokens[word].end,
+                        "roleset": frame.roleset,
+                        "arguments": described,
+                        "summary": _summary(sentence.tokens, word, dict(found)),
+                    }
+                )
+            start, end = tokens[0].start, tokens[-1].end
+            results.append(
+                {
+                    "text": text[start:end],
+                    "start": start,
+                    "end": end,
+                    "tokens": sentence.tokens,
+                    "argument_extent": "head",
+                    "predicates": predicates,
+                }
+            )
+        return results
+
+
+def _summary(tokens: Sequence[str], predicate: int, roles: Mapping[int, str]) -> str:
+    """``[ARG0 court] [V nominated] two [ARG1 judges] .``: the sentence with its roles bracketed."""
+    words = []
+    for index, token in enumerate(tokens):
+        if index == predicate:
+            words.append(f"[V {token}]")
+        elif index in roles:
+            words.append(f"[{roles[index]} {token}]")
+        else:
+            words.append(token)
+    return " ".join(words)

@@ -1,0 +1,226 @@
+"""The task's own behaviour: vocabularies, targets, the three heads, decoding, raw text, a short run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from nlpplat import Encoder
+from nlpplat.cli import cli
+from nlpplat.embeddings import EmbeddingConfig, TokenVocab
+from nlpplat.errors import ConfigError
+from nlpplat.evaluation import predict
+from nlpplat.model import Collator, build_model
+from nlpplat.testing import LinearBackbone, LinearConfig
+from nlpplat_srl.instances import Frame, Predicates, gold
+from nlpplat_srl.senses import SenseInventory
+from nlpplat_srl.task import IDENTIFY, MARKED, UNSCORED, SRLConfig, SRLTask
+
+
+@pytest.fixture
+def task_and_examples(sample: Path):
+    task = SRLTask(SRLConfig(hidden=8))
+    examples = task.read(sample)
+    task.fit(examples)
+    return task, examples
+
+
+def test_config_validation() -> None:
+    for bad in ({"dropout": 1.0}, {"hidden": 0}, {"threshold": 1.0}):
+        with pytest.raises(ConfigError):
+            SRLConfig(**bad)
+
+
+def test_one_identification_instance_per_sentence_then_one_per_predicate(task_and_examples) -> None:
+    task, examples = task_and_examples
+    assert [(e.sentence.tokens[0], e.position, e.frame) for e in examples] == [
+        ("Maria", None, None), ("Maria", 1, 0), ("Maria", 5, 1), ("John", None, None), ("John", 3, 0),
+        ("Thanks", None, None), ("Call", None, None), ("Stop", None, None), ("Stop", 0, 0),
+    ]  # fmt: skip
+    assert task.tags == ["O", "B-ARG0", "B-ARG1", "B-ARGM-DIR", "B-ARGM-NEG"]
+    assert task.senses.rolesets == ["run.01", "run.02", "stop.01", "write.01"]
+
+
+def test_targets_and_the_predicate_indicator(task_and_examples) -> None:
+    task, examples = task_and_examples
+    targets = task.targets(examples, 11)
+    assert targets["kind"].tolist() == [
+        IDENTIFY,
+        MARKED,
+        MARKED,
+        IDENTIFY,
+        MARKED,
+        IDENTIFY,
+        UNSCORED,
+        IDENTIFY,
+        MARKED,
+    ]
+    assert targets["predicates"][0].tolist()[:10] == [0, 1, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert targets["position"].tolist() == [0, 1, 5, 0, 3, 0, 0, 0, 0]
+    assert targets["roleset"].tolist() == [-1, 0, 1, -1, 3, -1, -1, -1, 2]
+    assert [task.tags[i] for i in targets["tags"][2].tolist()[:10]] == ["B-ARG0"] + ["O"] * 7 + [
+        "B-ARGM-DIR",
+        "O",
+    ]
+    indicator = task.features(examples, 11)["predicate"]
+    assert indicator.sum(dim=1).tolist() == [0, 1, 1, 0, 1, 0, 0, 0, 1]  # none in identification rows
+    assert indicator[2, 5] == 1
+    assert task.input_features() == {"predicate": 2}
+
+
+def test_candidates_come_from_lemma_or_form_and_fall_back_to_01() -> None:
+    senses = SenseInventory().fit(
+        [
+            ("ran", "run", "run.01"),
+            ("ran", "run", "run.02"),
+            ("runs", "run", "run.01"),
+            ("said", "say", "say.01"),
+        ]
+    )
+    ids = senses.ids
+    assert senses.candidate_ids("running", "run") == [ids["run.01"], ids["run.02"]]  # by lemma
+    assert senses.candidate_ids("Ran", None) == [ids["run.01"], ids["run.02"]]  # raw text: by form
+    assert senses.candidate_ids("said", None) == [ids["say.01"]]
+    assert senses.candidate_ids("spoke", None) == [] and senses.fallback("spoke", None) == "spoke.01"
+    assert senses.fallback("walked", "walk") == "walk.01"
+    again = SenseInventory()
+    again.load_state_dict(json.loads(json.dumps(senses.state_dict())))
+    assert again.candidate_ids("ran", None) == senses.candidate_ids("ran", None)
+
+
+class ContextEncoder(Encoder):
+    """A bidirectional GRU over the whole padded batch: enough context to tell two predicates apart."""
+
+    def __init__(self, input_dim: int):
+        super().__init__()
+        self.gru = nn.GRU(input_dim, 16, batch_first=True, bidirectional=True)
+        self.output_dim = 32
+
+    def forward(self, inputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.gru(inputs)[0]
+
+
+class ContextBackbone(LinearBackbone):
+    name = "test-context"
+
+    @classmethod
+    def build_encoder(cls, config, input_dim: int) -> Encoder:
+        return ContextEncoder(input_dim)
+
+
+def tiny_model(task: SRLTask, examples: list, backbone=LinearBackbone):
+    embeddings = EmbeddingConfig(word_dim=8, char_dim=4, char_filters=4, word_dropout=0.0, dropout=0.0)
+    vocab = TokenVocab(embeddings).fit(task.tokens(e) for e in examples)
+    torch.manual_seed(0)
+    model = build_model(task, backbone, LinearConfig(width=12), vocab, embeddings)
+    return model, Collator(task, vocab)
+
+
+def test_the_three_heads_fit_the_sample_and_decoding_keeps_the_predicate(sample: Path) -> None:
+    task = SRLTask(SRLConfig(hidden=16, dropout=0.0))
+    examples = task.read(sample)
+    task.fit(examples)
+    model, collate = tiny_model(task, examples, ContextBackbone)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    batch = collate(examples)
+    for _ in range(200):
+        optimizer.zero_grad()
+        loss = task.loss(model.head, model(batch), batch)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        predictions = task.decode(model.head, model(batch), batch)  # the batch it learnt, same padding
+    for example, prediction in zip(examples, predictions, strict=True):
+        if example.position is not None:
+            assert prediction.cells[example.position] == "V"
+    scores = task.metrics(predictions, examples)
+    assert scores["f1"] == 100 and scores["sense.accuracy"] == 100 and scores["predicate.f1"] == 100
+
+
+def test_decode_falls_back_without_candidates_and_thresholds_identification(task_and_examples) -> None:
+    task, examples = task_and_examples
+    model, collate = tiny_model(task, examples)
+    with torch.no_grad():
+        model.head.identify.bias.fill_(10.0)  # every word looks like a predicate
+    [found] = predict(model, task, collate, examples[:1])
+    assert found == Predicates(tuple(range(10)))
+    task.config.threshold = 1 - 1e-12  # now none does
+    assert predict(model, task, collate, examples[:1]) == [Predicates(())]
+    task.senses.candidates = {}  # no roleset is known for any word
+    [frame] = predict(model, task, collate, examples[1:2])
+    assert frame.roleset == "run.01"  # the lemma's first sense
+
+
+def test_write_predictions_keeps_every_row_and_writes_the_frames(task_and_examples, tmp_path: Path) -> None:
+    task, examples = task_and_examples
+    predictions = [gold(example) for example in examples]
+    predictions[1] = Frame("run.02", ("_", "V", *["_"] * 8))
+    path = tmp_path / "predictions.conllu"
+    task.write_predictions(examples, predictions, path)
+    again = task.read(path)
+    assert len(again) == len(examples)
+    assert again[1].sentence.rolesets == ["run.02", "run.02"] and again[1].gold_cells == [
+        "_",
+        "V",
+        *["_"] * 8,
+    ]
+    assert "2-3\tdidn't" in path.read_text() and "6.1\twrote" in path.read_text()
+
+
+def test_predict_text_lists_predicates_with_head_arguments(task_and_examples) -> None:
+    task, _ = task_and_examples
+
+    def fake(instances: list) -> list:  # "ran" is a predicate, the word before it its ARG0
+        results = []
+        for instance in instances:
+            tokens = instance.tokens
+            if instance.position is None:
+                results.append(Predicates(tuple(i for i, t in enumerate(tokens) if t == "ran")))
+            else:
+                cells = ["_"] * len(tokens)
+                cells[instance.position] = "V"
+                cells[instance.position - 1] = "ARG0"
+                results.append(Frame("run.02", tuple(cells)))
+        return results
+
+    text = "  Maria ran home.  Nothing here."
+    [first, second] = task.predict_text(text, fake)
+    assert first["text"] == "Maria ran home." and first["argument_extent"] == "head"
+    [frame] = first["predicates"]
+    assert (frame["word"], frame["roleset"], text[frame["start"] : frame["end"]]) == ("ran", "run.02", "ran")
+    assert frame["arguments"] == [{"role": "ARG0", "head": "Maria", "index": 0, "start": 2, "end": 7}]
+    assert frame["summary"] == "[ARG0 Maria] [V ran] home ."
+    assert second["predicates"] == []
+    assert task.predict_text("   ", fake) == []
+
+
+def test_short_demo_run_then_predict_and_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NLPPLAT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("NLPPLAT_DB", str(tmp_path / "board.sqlite"))
+    run = tmp_path / "run"
+    runner = CliRunner()
+    command = ["run", "--task", "srl", "--backbone", "lstm", "--dataset", "demo", "--epochs", "3"]
+    small = ["backbone.hidden=32", "backbone.layers=1", "embeddings.word_dim=32", "task.hidden=64"]
+    small += ["train.lr=0.005", "train.threads=1"]
+    settings = [part for setting in small for part in ("--set", setting)]
+    result = runner.invoke(cli, [*command, "--output", str(run), *settings])
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    assert results["test"]["f1"] > 60, results["test"]  # three epochs of a tiny model: far from 0
+    assert results["test"]["support"] == 362 and results["decoding"]["arguments"] == "viterbi"
+    assert (run / "predictions.test.conllu").read_text().count("# sent_id") == 120
+    result = runner.invoke(cli, ["predict", str(run), "The court nominated two judges."])
+    assert result.exit_code == 0, result.output
+    [analysis] = json.loads(result.stdout)
+    assert analysis["tokens"] == ["The", "court", "nominated", "two", "judges", "."]
+    result = runner.invoke(cli, ["srl-pipeline", str(run), "--output", str(tmp_path / "e2e.conllu")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    assert scores["e2e.unscored_predicates"] == 0 and 0 <= scores["e2e.f1"] <= 100
+    assert (tmp_path / "e2e.conllu").read_text().count("# sent_id") == 120
