@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def test_learning_rate_anneals_on_dev_plateaus(toy_registry: Registry) -> None:
     def rates(**train: object) -> list[tuple[float, float]]:
         run_dir = training.train(toy_config(toy_registry, epochs=8, lr=0.05, **train), toy_registry, quiet())
         records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-        return [(r["lr"], r["metrics"]["accuracy"]) for r in records if r["split"] == "dev" and not r.get("final")]
+        return [
+            (r["lr"], r["metrics"]["accuracy"]) for r in records if r["split"] == "dev" and not r.get("final")
+        ]
 
     plain = rates(anneal_factor=1.0, patience=100)
     annealed = rates(anneal_factor=0.5, anneal_patience=1, patience=100)
@@ -122,4 +125,4 @@ def test_learning_rate_anneals_on_dev_plateaus(toy_registry: Registry) -> None:
     # anneal_patience=1 each one halves the rate relative to the plain schedule.
     ratios = [a / p for (a, _), (p, _) in zip(annealed, plain, strict=True)]
     assert ratios[0] == pytest.approx(1.0)
-    assert ratios[-1] < 0.5 and all(later <= earlier + 1e-12 for earlier, later in zip(ratios, ratios[1:]))
+    assert ratios[-1] < 0.5 and all(later <= earlier + 1e-12 for earlier, later in itertools.pairwise(ratios))
