@@ -119,5 +119,7 @@ def load_run(run_dir: str | Path, registry: Registry, weights: str = CHECKPOINT)
         task, registry.backbone(config.run.backbone), config.backbone, vocab, config.embeddings
     )
     model.load_state_dict(torch.load(run_dir / weights, map_location="cpu", weights_only=True))
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)  # as in training: oversubscribed threads thrash
     model.to(pick_device(config.train.device)).eval()
     return LoadedRun(run_dir, config, task, vocab, model, language)

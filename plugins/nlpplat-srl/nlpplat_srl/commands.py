@@ -28,6 +28,10 @@ def pipeline_run(
     from nlpplat_srl.scoring import pipeline_scores
 
     loaded = load_run(run_dir, registry)
+    if loaded.config.train.threads:  # as the run was trained: on a shared machine, fewer threads are faster
+        import torch
+
+        torch.set_num_threads(loaded.config.train.threads)
     run = loaded.config.run
     if run.task != "srl":
         raise NlpplatError(f"{run_dir} is a {run.task!r} run; srl-pipeline needs an srl run")

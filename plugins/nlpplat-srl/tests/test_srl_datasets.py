@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
+from nlpplat.data import resolve_files
+from nlpplat.errors import MissingDataError
 from nlpplat.plugins import make_plugin_host
 from nlpplat.registry import build_registry
 from nlpplat_srl import plugin
@@ -59,3 +63,14 @@ def test_demo_fingerprint(tmp_path: Path) -> None:
     """The demo's bytes are public: a change must be deliberate (then register a new name)."""
     write_demo(tmp_path)
     assert hashlib.sha256((tmp_path / "test.conllu").read_bytes()).hexdigest() == DEMO_TEST_SHA256
+
+
+def test_a_missing_train_file_is_explained_not_downloaded(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "mirror" / "up-en-ewt").mkdir(parents=True)
+    for split in ("dev", "test"):
+        (tmp_path / "mirror" / "up-en-ewt" / f"{split}.conllu.gz").write_bytes(b"")
+    monkeypatch.setenv("NLPPLAT_DATA_DIR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("NLPPLAT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(MissingDataError) as caught:
+        resolve_files(UP_EN_EWT)  # download allowed, but train has no URL: nothing is fetched
+    assert "train.conllu" in str(caught.value) and "no download source" in str(caught.value)
