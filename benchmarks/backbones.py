@@ -576,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     embeddings = EmbeddingConfig()
     set_seed(SEED)
     data = load_data(registry, embeddings)
-    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print_header(console, data, settings, started)
     peaks = {
         precision: matmul_peaks(

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from nlpplat.config import RunSection, TrainConfig
 

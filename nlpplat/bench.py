@@ -41,7 +41,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +291,7 @@ def plan(cells: Sequence[Cell], output: Path) -> list[CellRun]:
         elif existing:
             run = CellRun(cell, existing[0], "run")  # failed before its first epoch: start again
         else:
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             run = CellRun(cell, output / f"{cell.prefix}-{stamp}", "run")
         runs.append(run)
     return runs
@@ -412,7 +412,7 @@ class Bench:
             # same whatever --jobs is.
             env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.jobs))
         with open(run.log, "a", encoding="utf-8") as log:
-            log.write(f"== {datetime.now(timezone.utc).isoformat(timespec='seconds')} {' '.join(command)}\n")
+            log.write(f"== {datetime.now(UTC).isoformat(timespec='seconds')} {' '.join(command)}\n")
         log = open(run.log, "ab")  # noqa: SIM115 - held open by the child until it exits
         try:
             # A session of its own: Ctrl-C in the terminal reaches only the grid, which then

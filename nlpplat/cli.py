@@ -6,6 +6,7 @@ with exit status 1; plugin commands are attached when the CLI starts, never at i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -128,6 +129,12 @@ def run(
 
     registry = _registry(ctx)
     if resume:
+        given = [name for name, value in options.items() if value is not None]
+        if given or config_file or assignments:
+            raise NlpplatError(
+                "--resume continues a run exactly as configured (its config.toml); it takes no other "
+                f"settings (given: {', '.join(given + (['--config'] if config_file else []) + (['--set'] if assignments else []))})"
+            )
         training.resume(resume, registry, stderr, db=db)
         return
     layers = [cfg.load_toml(config_file)] if config_file else []
@@ -192,12 +199,16 @@ def predict(ctx: click.Context, run_dir: str, text: str | None, input_file: str 
 
     if (text is None) == (input_file is None):
         raise NlpplatError("give either TEXT or --file FILE")
-    if input_file:
-        lines = sys.stdin if input_file == "-" else Path(input_file).read_text(encoding="utf-8").splitlines()
-    else:
-        lines = [text]
-    for result in predict_lines(run_dir, _registry(ctx), lines):
-        click.echo(json.dumps(result, ensure_ascii=False))
+    if input_file and input_file != "-" and not Path(input_file).is_file():
+        raise NlpplatError(f"--file {input_file}: no such file")
+    with (
+        click.open_file(input_file or "-", encoding="utf-8")
+        if input_file
+        else contextlib.nullcontext() as handle
+    ):
+        lines = handle if input_file else [text]  # streamed, one line at a time
+        for result in predict_lines(run_dir, _registry(ctx), lines):
+            click.echo(json.dumps(result, ensure_ascii=False))
 
 
 @cli.command()

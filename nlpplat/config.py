@@ -14,12 +14,11 @@ import dataclasses
 import hashlib
 import json
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from nlpplat.embeddings import EmbeddingConfig
 from nlpplat.errors import ConfigError
@@ -27,8 +26,8 @@ from nlpplat.errors import ConfigError
 
 @dataclass
 class RunSection:
-    task: str = "ner"
-    backbone: str = "transformer"
+    task: str = ""  # a registered task name (`nlpplat tasks`); required
+    backbone: str = ""  # a registered backbone name (`nlpplat backbones`); required
     dataset: str = ""  # "" = the task's default dataset (the first of its datasets that is available)
     train: str = ""  # explicit split files, overriding the dataset's
     dev: str = ""
@@ -57,6 +56,28 @@ class TrainConfig:
     precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU and CUDA)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", …
     threads: int = 0  # torch intra-op threads; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "patience", "anneal_patience", "batch_size", "eval_batch_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} = {getattr(self, name)!r}: must be at least 1")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"train.precision = {self.precision!r}: must be one of {', '.join(PRECISIONS)}")
+        if not 0 < self.anneal_factor <= 1:
+            raise ConfigError(
+                f"train.anneal_factor = {self.anneal_factor!r}: must be in (0, 1]; 1 turns it off"
+            )
+        if self.lr <= 0 or self.warmup_steps < 0 or self.threads < 0 or self.clip_norm <= 0:
+            raise ConfigError(
+                "train.lr and train.clip_norm must be positive, warmup_steps and threads not negative"
+            )
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
+            raise ConfigError(f"train.device = {self.device!r}: use auto, cpu, cuda, cuda:N or mps")
+        parse_duration(self.max_time)
+
+
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -164,6 +185,11 @@ def resolve(
                 raise ConfigError(f"unknown section {section!r}; sections are {', '.join(SECTIONS)}")
             merged[section].update(values)
     run = apply(RunSection(), merged["run"], "run")
+    for kind, names in (("task", registry.tasks), ("backbone", registry.backbones)):
+        if not getattr(run, kind):
+            raise ConfigError(
+                f"no {kind} given: use --{kind} NAME (available: {', '.join(sorted(names)) or 'none'})"
+            )
     backbone_cls = registry.backbone(run.backbone)
     task_cls = registry.task(run.task)
     registry.check_pair(task_cls, backbone_cls)  # e.g. a generating task needs a decoder
@@ -187,6 +213,10 @@ def assignments_to_layer(assignments: Iterable[str]) -> dict[str, dict[str, Any]
 
 
 def to_toml(config: RunConfig) -> str:
+    """The configuration as TOML, without ``run.output``: repeating a run from its
+    ``config.toml`` must start a new run directory, not overwrite this one."""
     import tomli_w
 
-    return tomli_w.dumps(config.to_dict())
+    data = config.to_dict()
+    data["run"].pop("output")
+    return tomli_w.dumps(data)

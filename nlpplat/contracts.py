@@ -61,7 +61,8 @@ class Encoder(nn.Module):
 
     ``forward(inputs (B, T, E) float, mask (B, T) bool) -> states (B, T, D)``.
     States at real positions must not depend on how much padding follows them;
-    states at padding positions are unspecified. ``output_dim`` is ``D``.
+    states at padding positions carry no meaning but must be finite (a NaN there would
+    poison the gradients). ``output_dim`` is ``D``.
     """
 
     output_dim: int

@@ -14,13 +14,14 @@ import os
 import shutil
 import tempfile
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nlpplat.contracts import DatasetSpec
 from nlpplat.errors import MissingDataError, NlpplatError
 
 SPLITS = ("train", "dev", "test")
+CUSTOM = "custom"  # the dataset name of runs on explicit --train/--dev/--test files only
 DATA_DIR_VARIABLE = "NLPPLAT_DATA_DIR"
 
 
@@ -57,13 +58,22 @@ def resolve_files(
     spec: DatasetSpec,
     explicit: Mapping[str, str | os.PathLike[str] | None] | None = None,
     download: bool = True,
+    splits: Sequence[str] | None = None,
 ) -> dict[str, Path]:
-    """Paths of the splits of ``spec`` (explicit paths take precedence over the spec)."""
-    explicit = {split: Path(path) for split, path in (explicit or {}).items() if path}
+    """Paths of the splits of ``spec`` (explicit paths take precedence over the spec).
+
+    ``splits`` limits the search to those splits (default: all of them and every explicit one).
+    """
+    explicit = {
+        split: Path(path)
+        for split, path in (explicit or {}).items()
+        if path and (splits is None or split in splits)
+    }
     for split, path in explicit.items():
         if not path.is_file():
             raise MissingDataError(f"--{split} {path}: no such file")
-    missing = [split for split in spec.files if split not in explicit]
+    wanted = [split for split in spec.files if splits is None or split in splits]
+    missing = [split for split in wanted if split not in explicit]
     found = dict(explicit)
     for split in missing:
         for folder in search_folders(spec):
@@ -71,7 +81,7 @@ def resolve_files(
             if path:
                 found[split] = path
                 break
-    missing = [split for split in spec.files if split not in found]
+    missing = [split for split in wanted if split not in found]
     if missing and spec.generate is not None:
         folder = cache_root() / "datasets" / spec.folder
         _generate(spec, folder)

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nlpplat.data import resolve_files
+from nlpplat.config import RunConfig
+from nlpplat.contracts import DatasetSpec
+from nlpplat.data import CUSTOM, resolve_files
 from nlpplat.evaluation import evaluate
 from nlpplat.registry import Registry
 from nlpplat.runs import load_run
@@ -17,20 +19,22 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """Metrics of the run's best checkpoint on ``test_path`` (default: its dataset's test split)."""
     loaded = load_run(run_dir, registry)
-    if test_path is None:
-        run = loaded.config.run
-        if run.test:
-            test_path = run.test
-        else:
-            spec = registry.dataset(run.task, run.dataset)
-            test_path = str(resolve_files(spec, {"train": run.train or None, "dev": run.dev or None})["test"])
-    examples = loaded.task.read(Path(test_path))
+    path = Path(test_path) if test_path else split_path(loaded.config, registry, "test")
+    examples = loaded.task.read(path)
+    train = loaded.config.train
     result = evaluate(
-        loaded.model, loaded.task, loaded.collate, examples, loaded.config.train.eval_batch_size
+        loaded.model, loaded.task, loaded.collate, examples, train.eval_batch_size, train.precision
     )
     if output:
         loaded.task.write_predictions(examples, result.predictions, Path(output))
     return {**result.metrics, "sentences_per_second": round(result.sentences_per_second, 1)}
+
+
+def split_path(config: RunConfig, registry: Registry, split: str) -> Path:
+    """Where the run's ``split`` is: its explicit path, else its dataset's file (only that one)."""
+    run = config.run
+    spec = registry.dataset(run.task, run.dataset) if run.dataset else DatasetSpec(CUSTOM, run.task, {})
+    return resolve_files(spec, {split: getattr(run, split)}, splits=[split])[split]
 
 
 def predict_lines(

@@ -34,12 +34,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
-import tomllib
 
 from nlpplat.errors import NlpplatError
 from nlpplat.io import write_json
@@ -246,7 +245,7 @@ def _requested_in_report(report: Path) -> list[tuple[str, str]]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- the commands ------------------------------------------------------------------------

@@ -44,14 +44,14 @@ def source_commit() -> str:
             timeout=5,
             check=True,
         )
-    except (OSError, subprocess.SubprocessError):
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # provenance must never fail a finished run
         return ""
-    dirty = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        timeout=5,
-    ).stdout.strip()
     return output.stdout.strip() + ("-dirty" if dirty else "")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ METRICS, RESULTS = "metrics.jsonl", "results.json"
 
 
 def new_run_dir(config: RunConfig, dataset: str, root: str | Path = "runs") -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     base = Path(root) / f"{config.run.task}-{config.run.backbone}-{dataset}-{stamp}"
     path, suffix = base, 1
     while path.exists():  # two runs started in the same second
@@ -95,7 +95,7 @@ class LoadedRun:
     def predict(self, examples: Sequence[Any], batch_size: int = 256) -> list[Any]:
         from nlpplat.evaluation import predict
 
-        return predict(self.model, self.task, self.collate, examples, batch_size)
+        return predict(self.model, self.task, self.collate, examples, batch_size, self.config.train.precision)
 
     def predict_text(self, text: str) -> list[dict[str, Any]]:
         return self.task.predict_text(text, lambda examples: self.predict(examples))

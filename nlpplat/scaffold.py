@@ -76,7 +76,7 @@ name = "$distribution"
 version = "0.1.0"
 description = "A $kind for nlpplat: $name."
 readme = "README.md"
-requires-python = ">=3.10"
+requires-python = ">=3.11"
 dependencies = ["nlpplat", "torch>=2.4"]
 
 [project.optional-dependencies]

@@ -18,7 +18,7 @@ import math
 import random
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,9 @@ from rich.console import Console
 
 from nlpplat.batching import padding_fraction, training_batches
 from nlpplat.confidence import record_statistics
-from nlpplat.config import RunConfig, parse_duration
+from nlpplat.config import RunConfig, apply, parse_duration
 from nlpplat.contracts import DatasetSpec, Task
-from nlpplat.data import content_checksum, resolve_files
+from nlpplat.data import CUSTOM, content_checksum, resolve_files
 from nlpplat.embeddings import TokenVocab
 from nlpplat.errors import MissingDataError, NlpplatError
 from nlpplat.evaluation import autocast, evaluate
@@ -48,8 +48,6 @@ from nlpplat.runs import (
     write_config,
     write_vocab,
 )
-
-CUSTOM = "custom"  # the dataset name of runs on explicit --train/--dev/--test files
 
 
 class RunInterrupted(NlpplatError):
@@ -138,9 +136,21 @@ class Trainer:
         self.device = pick_device(train.device)
         self.budget = parse_duration(train.max_time)
         self.spec, self.paths = choose_dataset(config, registry, console)
-        if self.spec.name != CUSTOM:
-            config.run.dataset = self.spec.name  # make config.toml repeatable
         task_cls = registry.task(config.run.task)
+        if self.spec.name != CUSTOM and not config.run.dataset:
+            # Chosen here rather than by the user: apply the dataset's task settings as
+            # config.resolve would have, where the user left the default.
+            config.run.dataset = self.spec.name  # make config.toml repeatable
+            defaults = task_cls.Config()
+            config.task = apply(
+                config.task,
+                {
+                    key: value
+                    for key, value in self.spec.task_defaults.items()
+                    if getattr(config.task, key) == getattr(defaults, key)
+                },
+                "task",
+            )
         self.backbone_cls = registry.backbone(config.run.backbone)
         self.task: Task = task_cls(config.task, language=self.spec.language)
         self.splits = {split: self.task.read(path) for split, path in self.paths.items()}
@@ -190,18 +200,24 @@ class Trainer:
             lambda step: self.progress.lr_scale * min((step + 1) / warmup, math.sqrt(warmup / (step + 1))),
         )
         if fresh:
+            if (self.run_dir / STATE).exists() or (self.run_dir / RESULTS).exists():
+                raise NlpplatError(
+                    f"{self.run_dir} already holds a run; choose another --output, or continue it "
+                    f"with: nlpplat run --resume {self.run_dir}"
+                )
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_config(self.run_dir, self.config)
             write_vocab(self.run_dir, self.vocab, self.task, self.spec.language)
 
-    def save_state(self, rng: torch.Tensor | None = None) -> None:
+    def save_state(self) -> None:
+        """Everything that changes during training, written atomically to ``state.pt``."""
         save_torch(
             self.run_dir / STATE,
             {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
-                "rng": torch.get_rng_state() if rng is None else rng,
+                "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "progress": asdict(self.progress),
             },
@@ -224,7 +240,9 @@ class Trainer:
         examples = self.splits["train"]
         lengths = self.collate.lengths(examples)
         self.model.train()
-        with self._progress_bar() as bar, _sigterm_as_interrupt():
+        with self._progress_bar() as bar, _deferred_interrupts() as interrupted:
+            if progress.batch == 0 and progress.step:
+                self._evaluate_dev()  # an epoch ended but its evaluation was interrupted
             while not progress.stop_reason:
                 if progress.epoch >= train.epochs:
                     progress.stop_reason = "epochs"
@@ -243,17 +261,8 @@ class Trainer:
                 )
                 segment_start = time.perf_counter()
                 elapsed_at_start = progress.elapsed
-                while progress.batch < len(batches):
-                    rng = torch.get_rng_state()
-                    try:
-                        loss, tokens, seconds = self._step([examples[i] for i in batches[progress.batch]])
-                    except KeyboardInterrupt:
-                        progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
-                        self.save_state(rng)
-                        raise RunInterrupted(
-                            f"interrupted at epoch {progress.epoch + 1}, batch {progress.batch}; "
-                            f"continue with: nlpplat run --resume {self.run_dir}"
-                        ) from None
+                while progress.batch < len(batches) and not interrupted():
+                    loss, tokens, seconds = self._step([examples[i] for i in batches[progress.batch]])
                     progress.batch += 1
                     progress.step += 1
                     progress.tokens += tokens
@@ -263,18 +272,30 @@ class Trainer:
                     if self.budget is not None and progress.elapsed >= self.budget:
                         progress.stop_reason = "max_time"
                         break
-                else:
+                bar.remove_task(bar_task)
+                if interrupted():
+                    self._stop_interrupted()
+                if progress.batch == len(batches):
                     progress.epoch += 1
                     progress.batch = 0
-                bar.remove_task(bar_task)
                 self._evaluate_dev()
                 progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
-                if progress.bad_epochs >= train.patience:
+                if not progress.stop_reason and progress.bad_epochs >= train.patience:
                     progress.stop_reason = "patience"
                 self.save_state()
+                if interrupted():
+                    self._stop_interrupted()
         self.console.print(
             f"stopped ({progress.stop_reason}) after {progress.step:,} steps, {progress.elapsed:.0f}s; "
             f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch}"
+        )
+
+    def _stop_interrupted(self) -> None:
+        """Save the state between two steps and stop; :func:`resume` continues from here."""
+        self.save_state()
+        raise RunInterrupted(
+            f"interrupted at epoch {self.progress.epoch + 1}, batch {self.progress.batch}; "
+            f"continue with: nlpplat run --resume {self.run_dir}"
         )
 
     def _step(self, examples: list[Any]) -> tuple[float, int, float]:
@@ -465,21 +486,31 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM (a killed benchmark cell, a cluster pre-emption) save state like Ctrl-C."""
+def _deferred_interrupts() -> Iterator[Callable[[], bool]]:
+    """Turn Ctrl-C and SIGTERM into a request that the loop honours between two steps.
+
+    Stopping only between steps keeps the saved state consistent (weights, optimizer,
+    batch position and RNG all from the same moment), so a resumed run is exactly an
+    uninterrupted one. A second signal stops at once, without saving.
+    """
+    requests: list[int] = []
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        if requests:
+            raise KeyboardInterrupt
+        requests.append(signum)
 
+    signals = (signal.SIGINT, signal.SIGTERM)
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {number: signal.signal(number, handler) for number in signals}
     except ValueError:  # not the main thread: leave signals alone
-        yield
+        yield lambda: False
         return
     try:
-        yield
+        yield lambda: bool(requests)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, old_handler in previous.items():
+            signal.signal(number, old_handler)
 
 
 def train(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -81,8 +83,8 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
 
     def interrupt_once(self: training.Trainer, examples: list) -> tuple[float, int, float]:
         calls["n"] += 1
-        if calls["n"] == 30:  # in the second epoch, in the middle of a forward pass
-            raise KeyboardInterrupt
+        if calls["n"] == 30:  # Ctrl-C in the second epoch, in the middle of a step
+            os.kill(os.getpid(), signal.SIGINT)
         return real_step(self, examples)
 
     monkeypatch.setattr(training.Trainer, "_step", interrupt_once)

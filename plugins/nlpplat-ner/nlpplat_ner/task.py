@@ -65,6 +65,7 @@ class NERTask(Task):
     primary_metric = "f1"
     higher_is_better = True
     prediction_suffix = ".conll"
+    default_datasets = ("conll2003", "demo")  # the benchmark when it is here, else generated data
     description = "Named-entity recognition on CoNLL-style column files (IOB1, IOB2, BIOES)."
 
     def __init__(self, config: NERConfig | None = None, language: str = "en"):

@@ -101,6 +101,7 @@ class RNNBackbone(Backbone):
 
     @classmethod
     def build_encoder(cls, config: RNNConfig, input_dim: int) -> RecurrentEncoder:
-        # nn.RNN runs all layers and directions in one fused ATen (or cuDNN) call; a hand-written
-        # loop over time steps would be several times slower. tanh is Elman's squashing function.
+        # nn.RNN runs the recurrence of a whole batch in one fused ATen (or cuDNN) call; a
+        # hand-written loop over time steps would be several times slower. tanh is Elman's
+        # squashing function.
         return RecurrentEncoder(nn.RNN, config, input_dim, nonlinearity="tanh")

@@ -21,26 +21,18 @@ def pipeline_run(
     run_dir: str | Path, registry: Any, data: str | None = None, output: str | None = None
 ) -> dict[str, Any]:
     """Exact ``e2e.*`` scores of the run on ``data`` (default: its test split); maybe write predictions."""
-    from nlpplat.data import resolve_files
+    from nlpplat.inference import split_path
     from nlpplat.runs import load_run
     from nlpplat_srl.conllu import read_sentences, write_sentences
     from nlpplat_srl.pipeline import analyse
     from nlpplat_srl.scoring import pipeline_scores
 
     loaded = load_run(run_dir, registry)
-    if loaded.config.train.threads:  # as the run was trained: on a shared machine, fewer threads are faster
-        import torch
-
-        torch.set_num_threads(loaded.config.train.threads)
     run = loaded.config.run
     if run.task != "srl":
         raise NlpplatError(f"{run_dir} is a {run.task!r} run; srl-pipeline needs an srl run")
     if data is None:
-        if run.test:
-            data = run.test
-        else:
-            spec = registry.dataset(run.task, run.dataset)
-            data = str(resolve_files(spec, {"train": run.train or None, "dev": run.dev or None})["test"])
+        data = str(split_path(loaded.config, registry, "test"))
     sentences = list(read_sentences(data))
     batch_size = loaded.config.train.eval_batch_size
     analyses = analyse(sentences, lambda examples: loaded.predict(examples, batch_size))
