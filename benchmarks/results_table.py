@@ -14,26 +14,42 @@ import tomllib
 from pathlib import Path
 
 from nlpplat.config import RunSection, TrainConfig
+from nlpplat.embeddings import EmbeddingConfig
+from nlpplat.registry import Registry
+from nlpplat.training import default_registry
 
-# Settings shown in the command when they differ from the defaults.
-SHOWN_TRAIN = ("max_time", "threads", "precision", "seed", "lr", "epochs")
+# Options the CLI has for train settings; every other difference is shown with --set.
+TRAIN_OPTIONS = {"max_time", "precision", "seed", "epochs", "batch_size", "device"}
 
 
-def command(config: dict) -> str:
-    run, train = config["run"], config["train"]
+def command(config: dict, registry: Registry) -> str:
+    """The ``nlpplat run`` invocation that repeats a run: every setting that is not a default."""
+    run = config["run"]
     parts = ["nlpplat run", f"--task {run['task']}", f"--backbone {run['backbone']}"]
     if run.get("dataset") and run["dataset"] != RunSection.dataset:
         parts.append(f"--dataset {run['dataset']}")
-    defaults = TrainConfig()
-    for key in SHOWN_TRAIN:
-        if train.get(key) != getattr(defaults, key):
-            value = train[key]
-            parts.append(f"--{key.replace('_', '-')} {value}" if key in ("max_time", "precision", "seed", "epochs")
-                         else f"--set train.{key}={value}")  # fmt: skip
+    defaults = {
+        "train": TrainConfig(),
+        "embeddings": EmbeddingConfig(),
+        "backbone": registry.backbone(run["backbone"]).Config(),
+        "task": registry.task(run["task"]).Config(),
+    }
+    for section, default in defaults.items():
+        for key, value in config.get(section, {}).items():
+            if value == _plain(getattr(default, key)):
+                continue
+            if section == "train" and key in TRAIN_OPTIONS:
+                parts.append(f"--{key.replace('_', '-')} {value}")
+            else:
+                parts.append(f"--set {section}.{key}={json.dumps(value)}")
     return " ".join(parts)
 
 
-def row(run_dir: Path) -> str:
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def row(run_dir: Path, registry: Registry) -> str:
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
     config = tomllib.loads((run_dir / "config.toml").read_text(encoding="utf-8"))
     metric = results["primary_metric"]
@@ -42,7 +58,7 @@ def row(run_dir: Path) -> str:
         f"| `{results['backbone']}` | {results['test'][metric]:.2f} | {results['dev'][metric]:.2f} "
         f"| {results['precision']} | {results['epochs']} ({results['stop_reason']}) | {minutes:.1f} min "
         f"| {results['parameters'] / 1e6:.2f} M | {results['train_tokens_per_second']:,.0f} "
-        f"| {results['eval_sentences_per_second']:,.0f} | `{command(config)}` |"
+        f"| {results['eval_sentences_per_second']:,.0f} | `{command(config, registry)}` |"
     )
 
 
@@ -52,8 +68,9 @@ def main(paths: list[str]) -> None:
         "| train tokens/s | test sentences/s | command |"
     )
     print("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |")
+    registry = default_registry()
     for path in paths:
-        print(row(Path(path)))
+        print(row(Path(path), registry))
 
 
 if __name__ == "__main__":

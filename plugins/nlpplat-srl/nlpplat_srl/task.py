@@ -266,12 +266,32 @@ class SRLTask(Task):
     def example_statistics(
         self, predictions: Sequence[Any], examples: Sequence[Instance]
     ) -> list[list[float]]:
-        """Per instance ``[correct, predicted, gold]`` arguments (zeros for identification instances)."""
+        """Per instance ``[correct, predicted, gold]`` arguments, summed per sentence.
+
+        The resampling unit must be the sentence, as for NER: its predicates share one
+        context, so resampling them one by one would make intervals too narrow. Each
+        sentence's counts sit on its identification instance (or its first instance when
+        it has none); its other instances get zeros.
+        """
         frames, _ = scoring.split_predictions(examples, predictions)
         pairs = [scoring.frame_tags(instance, frame) for instance, frame in frames]
         counts = scoring.sequence_counts([g for g, _ in pairs], [p for _, p in pairs]) if pairs else []
-        by_instance = {id(instance): row for (instance, _), row in zip(frames, counts, strict=True)}
-        return [list(by_instance.get(id(example), [0, 0, 0])) for example in examples]
+        by_sentence: dict[int, list[float]] = {}
+        for (instance, _), row in zip(frames, counts, strict=True):
+            totals = by_sentence.setdefault(id(instance.sentence), [0, 0, 0])
+            for index, value in enumerate(row):
+                totals[index] += value
+        carrier: dict[int, int] = {}  # sentence -> index of the instance that carries its counts
+        for index, example in enumerate(examples):
+            key = id(example.sentence)
+            if key not in carrier or (
+                example.position is None and examples[carrier[key]].position is not None
+            ):
+                carrier[key] = index
+        rows = [[0, 0, 0] for _ in examples]
+        for key, index in carrier.items():
+            rows[index] = list(by_sentence.get(key, [0, 0, 0]))
+        return rows
 
     def metric_from_statistics(self, totals: Sequence[float]) -> float:
         """Labelled argument F1 (points) from summed ``[correct, predicted, gold]``."""
