@@ -31,12 +31,14 @@ What is measured, per model:
    loss on float32 states, ``zero_grad``, backward, gradient clipping, AdamW and
    scheduler steps. Batches are the first ``--batches`` of the epoch's length-bucketed
    training batches (``nlpplat.batching.training_batches``, 32 sentences, seed 1), after
-   5 untimed ones (2 with ``--quick``). Data: CoNLL-2003 English train when a local copy is found
+   5 untimed ones (2 with ``--quick``), cut into ``--rounds`` consecutive runs; the
+   median run is reported. Data: CoNLL-2003 English train when a local copy is found
    (``$NLPPLAT_DATA_DIR/conll2003-en`` or the cache), else the generated ``demo`` set.
 2. **Inference throughput**, sentences per second as ``nlpplat.evaluation.predict`` does
    it: eval mode, ``torch.inference_mode``, batches of 256 sorted by length
    (``nlpplat.batching.evaluation_batches``) over the dev split, collation, forward and
-   the CRF Viterbi decode (``task.decode``), after one untimed batch.
+   the CRF Viterbi decode (``task.decode``), after one untimed batch; ``--rounds``
+   passes, the median reported.
 3. **Achieved FLOP rate** of the encoder alone, forward + backward on full batches
    (B=32, T=32, no padding, inputs requiring gradients; median of timed passes), as a
    fraction of the matmul peak measured in the same run at the same precision: the
@@ -59,8 +61,11 @@ What is measured, per model:
    batches (``nlpplat.batching.padding_fraction``); it must stay under 10 %.
 
 Ratios (ours / reference, bf16 / fp32) are the point: both sides run in the same process
-on the same batches. Absolute numbers depend on the machine, which is printed with the
-torch version and thread count. Everything is seeded; times come from ``time.perf_counter``.
+on the same batches; the summary gives them per round (median, lowest–highest). Absolute
+numbers depend on the machine, which is printed with the torch version and thread count,
+and on what else runs on it: "cores used" (this process's CPU seconds per second) falls
+below the thread count when other processes take the cores. Everything is seeded; times
+come from ``time.perf_counter``.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -294,7 +300,8 @@ def interleaved(
 # -- measurements -----------------------------------------------------------------------
 @dataclass
 class Settings:
-    batches: int  # timed training batches
+    batches: int  # timed training batches, over all rounds
+    rounds: int  # training throughput: batches cut into this many runs; inference: dev passes
     warmup: int  # untimed training batches (and encoder passes) first
     eval_sentences: int  # dev sentences for inference (0 = all)
     flop_iterations: int  # timed encoder passes
@@ -304,11 +311,13 @@ class Settings:
 
 @dataclass
 class Measure:
-    train_tokens_per_s: float = 0.0
-    infer_sentences_per_s: float = 0.0
+    train_tokens_per_s: float = 0.0  # median over rounds
+    infer_sentences_per_s: float = 0.0  # median over rounds
     encoder_gflops: float = 0.0
     mm_fraction: float = 0.0  # of the torch.mm peak
     onednn_fraction: float = 0.0  # of the oneDNN matmul peak
+    train_rounds: list[float] = field(default_factory=list)
+    infer_rounds: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -316,6 +325,9 @@ class PrecisionResult:
     ours: Measure = field(default_factory=Measure)
     reference: Measure = field(default_factory=Measure)
     peak_gflops: dict[str, float] = field(default_factory=dict)
+    # CPU seconds of this process per wall-clock second while measuring: about the thread
+    # count on an idle machine, less when other processes took the cores (numbers disturbed).
+    cores_used: float = 0.0
 
 
 def build_runners(
@@ -349,22 +361,28 @@ def evaluation_sample(data: Data, settings: Settings) -> list[list[Any]]:
     return [[examples[i] for i in indices] for indices in order]
 
 
-def measure_training(runners: Sequence[Runner], data: Data, settings: Settings) -> list[float]:
-    """Real tokens/s per runner over the timed training batches."""
+def rates(totals: Sequence[tuple[int, float]]) -> list[float]:
+    return [units / seconds for units, seconds in totals]
+
+
+def measure_training(runners: Sequence[Runner], data: Data, settings: Settings) -> list[list[float]]:
+    """Real tokens/s per round and runner: the timed batches cut into ``rounds`` consecutive runs."""
     warmup, timed = training_sample(data, settings)
     for runner in runners:
         runner.model.train()
     interleaved(runners, Runner.train_step, warmup)
-    return [units / seconds for units, seconds in interleaved(runners, Runner.train_step, timed)]
+    size = math.ceil(len(timed) / settings.rounds)
+    chunks = [timed[start : start + size] for start in range(0, len(timed), size)]
+    return [rates(interleaved(runners, Runner.train_step, chunk)) for chunk in chunks]
 
 
-def measure_inference(runners: Sequence[Runner], data: Data, settings: Settings) -> list[float]:
-    """Sentences/s per runner over the dev sentences, in sorted evaluation batches."""
+def measure_inference(runners: Sequence[Runner], data: Data, settings: Settings) -> list[list[float]]:
+    """Sentences/s per round and runner: ``rounds`` passes over the dev sentences in sorted batches."""
     batches = evaluation_sample(data, settings)
     for runner in runners:
         runner.model.eval()
     interleaved(runners, Runner.predict, batches[-1:])  # warm-up on the longest batch
-    return [units / seconds for units, seconds in interleaved(runners, Runner.predict, batches)]
+    return [rates(interleaved(runners, Runner.predict, batches)) for _ in range(settings.rounds)]
 
 
 def measure_encoders(runners: Sequence[Runner], settings: Settings) -> list[float]:
@@ -425,6 +443,7 @@ def run_backbone(
     peaks: dict[str, float],
     settings: Settings,
 ) -> PrecisionResult:
+    cpu, wall = time.process_time(), time.perf_counter()
     runners = build_runners(backbone, registry, data, embeddings, precision)
     train = measure_training(runners, data, settings)
     infer = measure_inference(runners, data, settings)
@@ -438,17 +457,36 @@ def run_backbone(
         * forward_flops_per_token(backbone, config, embeddings.word_dim + embeddings.char_filters, T)
     )
     measures = []
-    for tokens, sentences, pass_seconds in zip(train, infer, seconds, strict=True):
+    for index, pass_seconds in enumerate(seconds):
         gflops = flops / pass_seconds / 1e9
+        train_rounds = [round_[index] for round_ in train]
+        infer_rounds = [round_[index] for round_ in infer]
         measures.append(
-            Measure(tokens, sentences, gflops, gflops / peaks["torch.mm"], gflops / peaks["oneDNN"])
+            Measure(
+                statistics.median(train_rounds),
+                statistics.median(infer_rounds),
+                gflops,
+                gflops / peaks["torch.mm"],
+                gflops / peaks["oneDNN"],
+                train_rounds,
+                infer_rounds,
+            )
         )
-    return PrecisionResult(measures[0], measures[1], peaks)
+    cores = (time.process_time() - cpu) / (time.perf_counter() - wall)
+    return PrecisionResult(measures[0], measures[1], peaks, cores)
 
 
 # -- output -----------------------------------------------------------------------------
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "-"
+
+
+def ratio_range(ours: Sequence[float], reference: Sequence[float]) -> str:
+    """Median ours / reference over rounds, with the lowest and highest round in brackets."""
+    ratios = sorted(a / b for a, b in zip(ours, reference, strict=True) if b)
+    if len(ratios) < 2:
+        return f"{ratios[0]:.2f}" if ratios else "-"
+    return f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f})"
 
 
 def backbone_table(backbone: str, description: str, results: dict[str, PrecisionResult]) -> Table:
@@ -488,7 +526,10 @@ def backbone_table(backbone: str, description: str, results: dict[str, Precision
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backbone", default=",".join(BACKBONES), help="comma-separated (default: all)")
-    parser.add_argument("--batches", type=int, default=0, help="timed training batches (default 40, quick 4)")
+    parser.add_argument("--batches", type=int, default=0, help="timed training batches (default 60, quick 4)")
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="rounds, each reported as the median (default 3, quick 2)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument(
         "--precision", choices=PRECISIONS, help="only this precision (default: fp32 and bf16)"
@@ -505,8 +546,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def settings_for(args: argparse.Namespace) -> Settings:
     if args.quick:
-        return Settings(args.batches or 4, 2, 512, 3, 1024, 5)
-    return Settings(args.batches or 40, 5, 0, 10, 2048, 10)
+        return Settings(args.batches or 4, args.rounds or 2, 2, 512, 3, 1024, 5)
+    return Settings(args.batches or 60, args.rounds or 3, 5, 0, 10, 2048, 10)
 
 
 def print_header(console: Console, data: Data, settings: Settings, started: str) -> None:
@@ -526,9 +567,10 @@ def print_header(console: Console, data: Data, settings: Settings, started: str)
     evaluation = evaluation_sample(data, settings)
     console.print(
         f"padding: {data.padding:.1%} of the token slots of the epoch's {len(data.epoch)} training "
-        f"batches ({flag}) · timed: {len(timed)} training batches of {BATCH_SIZE} after "
-        f"{len(warmup)} warm-up, {sum(map(len, evaluation)):,} dev sentences in {len(evaluation)} "
-        f"batches of up to {EVAL_BATCH_SIZE}, {settings.flop_iterations} full-batch encoder passes"
+        f"batches ({flag}) · timed, in {settings.rounds} rounds (median shown): {len(timed)} training "
+        f"batches of {BATCH_SIZE} after {len(warmup)} warm-up; {settings.rounds} passes over "
+        f"{sum(map(len, evaluation)):,} dev sentences in {len(evaluation)} batches of up to "
+        f"{EVAL_BATCH_SIZE}; {settings.flop_iterations} full-batch encoder passes"
     )
 
 
@@ -545,10 +587,12 @@ def describe(backbone: str, registry: Registry, data: Data, embeddings: Embeddin
 
 def summary_table(results: dict[str, dict[str, PrecisionResult]]) -> Table:
     """ours / reference per backbone and precision, and ours' bf16 / fp32."""
-    table = Table(title="summary: ours / reference (same process, same batches)", title_justify="left")
+    table = Table(
+        title="summary: ours / reference, median (lowest–highest) over rounds", title_justify="left"
+    )
     table.add_column("backbone")
     table.add_column("precision")
-    for name in ("train", "inference", "encoder FLOP/s"):
+    for name in ("train", "inference", "encoder FLOP/s", "cores used"):
         table.add_column(name, justify="right")
     for backbone, by_precision in results.items():
         for precision, result in by_precision.items():
@@ -556,9 +600,10 @@ def summary_table(results: dict[str, dict[str, PrecisionResult]]) -> Table:
             table.add_row(
                 backbone,
                 precision,
-                ratio(ours.train_tokens_per_s, reference.train_tokens_per_s),
-                ratio(ours.infer_sentences_per_s, reference.infer_sentences_per_s),
+                ratio_range(ours.train_rounds, reference.train_rounds),
+                ratio_range(ours.infer_rounds, reference.infer_rounds),
                 ratio(ours.encoder_gflops, reference.encoder_gflops),
+                f"{result.cores_used:.2f}",
             )
     return table
 
@@ -578,6 +623,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     data = load_data(registry, embeddings)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print_header(console, data, settings, started)
+    console.print("load average (1, 5, 15 min): " + ", ".join(f"{value:.2f}" for value in os.getloadavg()))
     peaks = {
         precision: matmul_peaks(
             settings.matmul_n,
@@ -605,7 +651,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         )
     console.print()
     console.print(summary_table(results))
-    console.print(f"took {time.perf_counter() - clock:.0f} s")
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    console.print(
+        f"took {time.perf_counter() - clock:.0f} s · load average now {load} · 'cores used' is this "
+        f"process's CPU time per second while measuring: near {torch.get_num_threads()} on an idle "
+        "machine, lower if other processes took the cores (then the numbers are disturbed)"
+    )
     report: dict[str, Any] = {
         "date": started,
         "command": " ".join(["python benchmarks/backbones.py", *argv]),

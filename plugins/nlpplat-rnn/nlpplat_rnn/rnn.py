@@ -46,8 +46,8 @@ class RecurrentEncoder(Encoder):
     reversed in place (:func:`reverse_real_tokens`) and read by a forward module, so it starts at
     the row's last real token. This keeps states at real positions independent of padding, as
     packing would, but runs PyTorch's fused kernels on plain dense tensors: on a 2-core CPU a
-    training step of the default BiLSTM is about 2.5x faster than with ``pack_padded_sequence``
-    (``benchmarks/backbones.py``).
+    training step of the default BiLSTM is about 1.9x faster than with ``pack_padded_sequence``
+    (``python benchmarks/packing.py``).
     """
 
     def __init__(self, cell: type[nn.RNNBase], config: "RNNConfig | LSTMConfig", input_dim: int, **kwargs):
@@ -90,8 +90,14 @@ def reversal_index(mask: Tensor) -> Tensor:
 
 
 def reverse_real_tokens(x: Tensor, index: Tensor) -> Tensor:
-    """x (B, T, F) with each row's real tokens reversed, by :func:`reversal_index`."""
-    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.size(-1)))
+    """x (B, T, F) with each row's real tokens reversed, by :func:`reversal_index`.
+
+    Whole F-wide rows are selected from the flattened batch (``index_select``), which is
+    several times cheaper on CPU than an element-wise ``gather`` with an expanded index.
+    """
+    B, T, F = x.shape
+    rows = index + torch.arange(B, device=x.device).unsqueeze(1) * T  # (B, T) rows of the (B*T, F) view
+    return x.reshape(B * T, F).index_select(0, rows.reshape(-1)).view(B, T, F)
 
 
 class RNNBackbone(Backbone):
