@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from nlpplat import Batch, DataError, Task
 from nlpplat.errors import ConfigError
+from nlpplat.text import split_sentences
 from nlpplat_ner import scoring
 from nlpplat_ner.head import TaggerHead
 from nlpplat_ner.reader import Sentence, read_columns, write_columns
@@ -27,7 +28,6 @@ from nlpplat_ner.schemes import (
     split_tag,
     to_spans,
 )
-from nlpplat_ner.text import split_sentences
 
 HEADS = ("crf", "softmax")
 

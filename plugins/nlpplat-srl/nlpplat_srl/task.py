@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from nlpplat import Batch, DataError, Task
 from nlpplat.errors import ConfigError
+from nlpplat.text import split_sentences
 from nlpplat_srl import scoring
 from nlpplat_srl.conllu import Sentence, read_sentences, write_sentences
 from nlpplat_srl.crf import BLOCKED
@@ -23,7 +24,6 @@ from nlpplat_srl.instances import Frame, Instance, Predicates, instances
 from nlpplat_srl.pipeline import analyse
 from nlpplat_srl.roles import OUTSIDE, arguments, cells_from_tags, role_tags
 from nlpplat_srl.senses import SenseInventory
-from nlpplat_srl.text import split_sentences
 
 # What a row of a batch is, as ``targets["kind"]``:
 IDENTIFY = 0  # identification instance of an annotated sentence: trains and scores ``identify``

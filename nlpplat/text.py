@@ -1,4 +1,8 @@
-"""Raw text to sentences of tokens with character offsets, using spaCy's rule-based tokenizer."""
+"""Raw text to sentences of tokens with character offsets, using spaCy's rule-based tokenizer.
+
+Shared by every task's ``predict_text``: the tokenizer for a dataset's language, so that
+raw input is split the way the task's training data was.
+"""
 
 from __future__ import annotations
 
