@@ -259,14 +259,7 @@ def check_config(backbone_cls: type[Backbone]) -> None:
     assert isinstance(description, str) and description and "\n" not in description, (
         f"{who}.description should be one line of text, got {description!r}"
     )
-    config_cls = getattr(backbone_cls, "Config", None)
-    assert dataclasses.is_dataclass(config_cls), f"{who}.Config is not a dataclass"
-    missing = [
-        f.name
-        for f in dataclasses.fields(config_cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    assert not missing, f"{who}.Config fields without a default: {', '.join(missing)}"
+    config_cls = _check_config_class(backbone_cls, who)
     config_cls()
 
 
@@ -558,14 +551,7 @@ def check_task_config(task_cls: type[Task]) -> None:
     assert isinstance(defaults, tuple) and all(isinstance(name, str) for name in defaults), (
         f"{who}.default_datasets should be a tuple of dataset names, got {defaults!r}"
     )
-    config_cls = getattr(task_cls, "Config", None)
-    assert dataclasses.is_dataclass(config_cls), f"{who}.Config is not a dataclass"
-    missing = [
-        f.name
-        for f in dataclasses.fields(config_cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    assert not missing, f"{who}.Config fields without a default: {', '.join(missing)}"
+    config_cls = _check_config_class(task_cls, who)
     task_cls(config_cls(), language="en")
 
 
@@ -991,3 +977,16 @@ def check_plugin(
             f"plugin {name} registers {kind} {sorted(found[kind])}, expected {sorted(names)}"
         )
     return registry
+
+
+def _check_config_class(owner: type, who: str) -> type:
+    """``owner.Config`` is a dataclass whose fields all have defaults; return it."""
+    config_cls = getattr(owner, "Config", None)
+    assert dataclasses.is_dataclass(config_cls), f"{who}.Config is not a dataclass"
+    missing = [
+        f.name
+        for f in dataclasses.fields(config_cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    assert not missing, f"{who}.Config fields without a default: {', '.join(missing)}"
+    return config_cls
