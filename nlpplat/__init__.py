@@ -1,7 +1,7 @@
 """nlpplat: a plugin-based platform to train, compare and ship NLP models."""
 
 from nlpplat.api import PLUGIN_API
-from nlpplat.contracts import Backbone, Batch, DatasetSpec, Encoder, Task
+from nlpplat.contracts import Backbone, Batch, DatasetSpec, Decoder, Encoder, Task
 from nlpplat.errors import DataError, NlpplatError
 from nlpplat.hookspecs import hookimpl
 
@@ -13,6 +13,7 @@ __all__ = [
     "Batch",
     "DataError",
     "DatasetSpec",
+    "Decoder",
     "Encoder",
     "NlpplatError",
     "Task",

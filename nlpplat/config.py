@@ -47,6 +47,9 @@ class TrainConfig:
     anneal_factor: float = 0.5
     anneal_patience: int = 2
     batch_size: int = 32  # sentences per training batch
+    # > 0: batches hold up to this many token slots (sentences × longest) instead of batch_size
+    # sentences, so every step sees about as many tokens (translation's usual batching).
+    batch_tokens: int = 0
     eval_batch_size: int = 256
     lr: float = 2e-3  # peak learning rate of AdamW
     weight_decay: float = 0.01
@@ -56,6 +59,9 @@ class TrainConfig:
     precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU and CUDA)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", …
     threads: int = 0  # torch intra-op threads; 0 = torch's default
+    # > 1: the final model is the average of the weights at the last N evaluations (epoch
+    # ends), which smooths out the noise of the last steps (Vaswani et al. 2017 average 5-20).
+    average_last: int = 0
 
     def __post_init__(self) -> None:
         positive = ("epochs", "patience", "anneal_patience", "batch_size", "eval_batch_size")
@@ -68,10 +74,12 @@ class TrainConfig:
             raise ConfigError(
                 f"train.anneal_factor = {self.anneal_factor!r}: must be in (0, 1]; 1 turns it off"
             )
-        if self.lr <= 0 or self.warmup_steps < 0 or self.threads < 0 or self.clip_norm <= 0:
+        if self.lr <= 0 or self.clip_norm <= 0 or min(self.warmup_steps, self.threads) < 0:
             raise ConfigError(
                 "train.lr and train.clip_norm must be positive, warmup_steps and threads not negative"
             )
+        if min(self.batch_tokens, self.average_last) < 0:
+            raise ConfigError("train.batch_tokens and train.average_last must not be negative")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(f"train.device = {self.device!r}: use auto, cpu, cuda, cuda:N or mps")
         parse_duration(self.max_time)
@@ -193,6 +201,8 @@ def resolve(
     backbone_cls = registry.backbone(run.backbone)
     task_cls = registry.task(run.task)
     registry.check_pair(task_cls, backbone_cls)  # e.g. a generating task needs a decoder
+    for section, values in task_cls.run_defaults.items():  # the task's needs, below the user's
+        merged[section] = {**values, **merged[section]}
     if run.dataset:
         merged["task"] = {**registry.dataset(run.task, run.dataset).task_defaults, **merged["task"]}
     return RunConfig(

@@ -68,6 +68,43 @@ class Encoder(nn.Module):
     output_dim: int
 
 
+class Decoder(nn.Module):
+    """Generates a sequence one token at a time, reading encoder states ("memory").
+
+    The host embeds the target tokens (``E = input_dim`` wide) and projects the
+    decoder's states (``D = output_dim`` wide) to the vocabulary
+    (:class:`nlpplat.generation.TargetDecoder`); the decoder sees only vectors. Shapes:
+    ``B`` batch, ``S`` target positions, ``T`` source tokens, ``M`` memory width.
+
+    - ``forward(inputs (B, S, E), memory (B, T, M), memory_mask (B, T) bool) -> (B, S, D)``:
+      teacher forcing; the state at position ``s`` depends on inputs ``0 … s`` only.
+    - ``start(memory, memory_mask) -> cache``: the cache before the first step (per-source
+      work done once: the transformer's cross-attention keys and values, the recurrent
+      decoders' bridged initial state).
+    - ``step(inputs (B, E), memory, memory_mask, cache) -> (states (B, D), cache)``: one
+      position; ``step`` after ``start`` over the inputs of ``forward`` gives the states of
+      ``forward``, position by position (the conformance kit checks this).
+    - ``reorder_cache(cache, indices (B',) long) -> cache``: keep row ``indices[i]`` as row
+      ``i``; beam search uses it to follow, duplicate and drop hypotheses.
+
+    A cache is a dict of tensors (and plain values); the decoder owns its layout.
+    """
+
+    input_dim: int
+    output_dim: int
+
+    def start(self, memory: Tensor, memory_mask: Tensor) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def step(
+        self, inputs: Tensor, memory: Tensor, memory_mask: Tensor, cache: dict[str, Any]
+    ) -> tuple[Tensor, dict[str, Any]]:
+        raise NotImplementedError
+
+    def reorder_cache(self, cache: dict[str, Any], indices: Tensor) -> dict[str, Any]:
+        raise NotImplementedError
+
+
 class Backbone:
     """A family of architectures, registered by name (``rnn``, ``lstm``, …).
 
@@ -87,12 +124,12 @@ class Backbone:
         raise NotImplementedError
 
     @classmethod
-    def build_decoder(cls, config: Any, **dimensions: int) -> nn.Module:
-        """Return a decoder for generating tasks; optional.
+    def build_decoder(cls, config: Any, memory_dim: int) -> Decoder:
+        """Return a :class:`Decoder` reading ``memory_dim``-wide encoder states; optional.
 
-        The decoder contract (teacher-forced ``forward``, ``step`` with a cache,
-        ``reorder_cache``) and the arguments of this method are fixed by the first
-        generating task. A backbone that does not override this method has no decoder.
+        The decoder chooses its own ``input_dim`` and ``output_dim`` (they are equal when
+        the host may tie the target embedding to the output projection). A backbone that
+        does not override this method has no decoder.
         """
         raise NotImplementedError(f"backbone {cls.name!r} has no decoder")
 
@@ -166,6 +203,10 @@ class Task:
     default_datasets: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
     requires_decoder: ClassVar[bool] = False  # generates text: needs a backbone with a decoder
+    # Settings of other sections that suit this task, applied below the user's own
+    # (config file, options, --set): e.g. translation reads case-sensitive subwords, so
+    # {"embeddings": {"lowercase": False, "char_filters": 0}}.
+    run_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     def __init__(self, config: Any, language: str = "en"):
         self.config = config
@@ -178,6 +219,14 @@ class Task:
         Raises :class:`~nlpplat.errors.DataError` with ``file:line`` on malformed input.
         """
         raise NotImplementedError
+
+    def files(self, path: Path) -> list[Path]:
+        """The files that the split ``path`` stands for (default: ``[path]``).
+
+        A split may be several files, e.g. translation's ``PREFIX.en`` and ``PREFIX.de``;
+        the host checksums them all for the leaderboard.
+        """
+        return [path]
 
     def tokens(self, example: Any) -> list[str]:
         """The tokens the encoder reads for ``example``."""
@@ -212,8 +261,13 @@ class Task:
         return {}
 
     # -- model --------------------------------------------------------------------
-    def build_head(self, input_dim: int) -> nn.Module:
-        """The output layers reading encoder states (B, T, input_dim)."""
+    def build_head(self, input_dim: int, decoder: Decoder | None = None) -> nn.Module:
+        """The output layers reading encoder states (B, T, input_dim).
+
+        A task that ``requires_decoder`` gets the backbone's :class:`Decoder` and builds
+        its generator around it (usually :class:`nlpplat.generation.TargetDecoder`);
+        other tasks get None.
+        """
         raise NotImplementedError
 
     def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:

@@ -9,6 +9,7 @@ works, one error names the files expected and where to put them.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -47,6 +48,11 @@ def _variants(name: str) -> list[str]:
     return [name, name[: -len(".gz")]] if name.endswith(".gz") else [name, name + ".gz"]
 
 
+def _is_prefix(path: Path) -> bool:
+    """Whether ``path`` is the common prefix of files such as ``path.en`` and ``path.de``."""
+    return path.parent.is_dir() and any(path.parent.glob(f"{glob.escape(path.name)}.*"))
+
+
 def find_in(folder: Path, name: str) -> Path | None:
     for variant in _variants(name):
         if (folder / variant).is_file():
@@ -70,8 +76,8 @@ def resolve_files(
         if path and (splits is None or split in splits)
     }
     for split, path in explicit.items():
-        if not path.is_file():
-            raise MissingDataError(f"--{split} {path}: no such file")
+        if not (path.is_file() or _is_prefix(path)):
+            raise MissingDataError(f"--{split} {path}: no such file (nor files {path}.*)")
     wanted = [split for split in spec.files if splits is None or split in splits]
     missing = [split for split in wanted if split not in explicit]
     found = dict(explicit)
@@ -145,14 +151,19 @@ def download_file(url: str, destination: Path, sha256: str | None) -> Path:
     return destination
 
 
-def content_checksum(paths: Mapping[str, Path]) -> str:
-    """sha256 over the (decompressed) content of the splits, so that gzip does not matter."""
+def content_checksum(paths: Mapping[str, Path | Sequence[Path]]) -> str:
+    """sha256 over the (decompressed) content of the splits, so that gzip does not matter.
+
+    A split may be several files (:meth:`nlpplat.Task.files`); they are hashed in order.
+    """
     from nlpplat.io import open_text
 
     digest = hashlib.sha256()
     for split in sorted(paths):
         digest.update(f"{split}\0".encode())
-        with open_text(paths[split]) as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk.encode("utf-8"))
+        files = paths[split]
+        for path in [files] if isinstance(files, Path) else files:
+            with open_text(path) as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk.encode("utf-8"))
     return digest.hexdigest()

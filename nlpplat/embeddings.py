@@ -30,7 +30,7 @@ class EmbeddingConfig:
     min_count: int = 1  # words seen fewer times in training become <unk>
     word_dropout: float = 0.5  # probability of replacing a training singleton by <unk>
     char_dim: int = 30  # character embedding width (Ma & Hovy 2016)
-    char_filters: int = 50  # character CNN output width
+    char_filters: int = 50  # character CNN output width; 0 = no character features
     char_width: int = 3  # character CNN window
     max_chars: int = 24  # longer tokens are cut (keeps the char tensor small)
     feature_dim: int = 16  # width of each task-specific token feature (Task.input_features)
@@ -131,7 +131,7 @@ class TokenEmbedder(nn.Module):
         super().__init__()
         self.config = config
         self.words = nn.Embedding(len(vocab.words), config.word_dim, padding_idx=PAD)
-        self.chars = CharCNN(len(vocab.chars), config)
+        self.chars = CharCNN(len(vocab.chars), config) if config.char_filters else None
         self.features = nn.ModuleDict(
             {
                 name: nn.Embedding(count, config.feature_dim)
@@ -150,6 +150,8 @@ class TokenEmbedder(nn.Module):
                 torch.rand(words.shape, device=words.device) < self.config.word_dropout
             )
             words = words.masked_fill(drop, UNK)
-        parts = [self.words(words), self.chars(chars)]  # (B, T, word_dim), (B, T, char_filters)
+        parts = [self.words(words)]  # (B, T, word_dim)
+        if self.chars is not None:
+            parts.append(self.chars(chars))  # (B, T, char_filters)
         parts += [embedding(features[name]) for name, embedding in self.features.items()]  # type: ignore[index]
         return self.dropout(torch.cat(parts, dim=-1))  # (B, T, E)

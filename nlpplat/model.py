@@ -36,7 +36,12 @@ def build_model(
     """Build the parts in a fixed order, so that a seed fixes every initial weight."""
     embedder = TokenEmbedder(vocab, embeddings, task.input_features())
     encoder = backbone.build_encoder(backbone_config, embedder.output_dim)
-    head = task.build_head(encoder.output_dim)
+    if task.requires_decoder:
+        head = task.build_head(
+            encoder.output_dim, backbone.build_decoder(backbone_config, encoder.output_dim)
+        )
+    else:
+        head = task.build_head(encoder.output_dim)
     return TaskModel(embedder, encoder, head)
 
 

@@ -54,10 +54,26 @@ precision (no TF32), so that tolerances measure the contract and not the arithme
 Decoders
 --------
 
-Reserved for the decoder contract (step with a cache equals the teacher-forced
-forward pass; ``reorder_cache`` follows beam indices), which arrives with the first
-generating task. Until then a backbone has a decoder only if it overrides
-``Backbone.build_decoder``, and nothing here checks it.
+For a backbone that overrides ``Backbone.build_decoder``, :func:`check_backbone` also runs
+these (built with ``build_decoder(config, memory_dim)``, memory from :func:`make_inputs`):
+
+:func:`check_decoder_shapes`
+    ``build_decoder`` returns an :class:`~nlpplat.Decoder` with integer ``input_dim`` and
+    ``output_dim``; teacher-forced states are ``(B, S, output_dim)`` and finite.
+:func:`check_decoder_cache`
+    In eval mode, ``start`` then ``step`` position by position gives the teacher-forced
+    states (to 1e-5 relative): generation computes what training optimised, and no
+    position reads a later one.
+:func:`check_decoder_memory_padding`
+    States do not depend on padded memory positions (their content or how many there are).
+:func:`check_reorder_cache`
+    After two steps, ``reorder_cache(cache, indices)`` (rows duplicated, dropped and
+    permuted, as beam search does) and one more step give what a fresh decoder computes
+    on the selected rows: the cache follows its hypotheses.
+:func:`check_decoder_gradients`
+    In training mode every decoder parameter, and the memory, gets a finite non-zero gradient.
+:func:`check_decoder`
+    All of the above.
 
 Tasks
 -----
@@ -144,7 +160,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from nlpplat.contracts import Backbone, DatasetSpec, Encoder, Task
+from nlpplat.contracts import Backbone, DatasetSpec, Decoder, Encoder, Task
 
 __all__ = [
     "LinearBackbone",
@@ -441,12 +457,154 @@ def check_backbone(
         check_state_dict_round_trip,
     ):
         check(backbone_cls, config, input_dim, device)
+    if backbone_cls.has_decoder():
+        check_decoder(backbone_cls, config, input_dim, device)
 
 
 # -- decoders ---------------------------------------------------------------------------------
-# Reserved: the decoder checks (step with a cache equals the teacher-forced forward pass,
-# reorder_cache follows beam indices) arrive with the decoder contract, in the first
-# generating task. Do not add decoder assumptions before that contract exists.
+TARGET_LENGTH = 6
+
+
+def _build_decoder(
+    backbone_cls: type[Backbone], config: Any, memory_dim: int, device: torch.device | str, seed: int = 0
+) -> Decoder:
+    config = backbone_cls.Config() if config is None else config
+    with _seeded(seed):
+        decoder = backbone_cls.build_decoder(config, memory_dim)
+    assert isinstance(decoder, Decoder), (
+        f"{backbone_cls.__name__}.build_decoder returned {type(decoder).__name__}, not an nlpplat.Decoder"
+    )
+    return decoder.to(device)
+
+
+def _decoder_inputs(decoder: Decoder, rows: int, seed: int, device: torch.device | str) -> Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(rows, TARGET_LENGTH, decoder.input_dim, generator=generator).to(device)
+
+
+def _stepwise(decoder: Decoder, inputs: Tensor, memory: Tensor, mask: Tensor) -> Tensor:
+    cache = decoder.start(memory, mask)
+    states = []
+    for position in range(inputs.size(1)):
+        state, cache = decoder.step(inputs[:, position], memory, mask, cache)
+        states.append(state)
+    return torch.stack(states, dim=1)
+
+
+def _tolerance(reference: Tensor) -> float:
+    return max(ATOL, ATOL * reference.abs().max().item())
+
+
+@_full_precision
+def check_decoder_shapes(
+    backbone_cls: type[Backbone], config: Any = None, memory_dim: int = 24, device: torch.device | str = "cpu"
+) -> None:
+    decoder = _build_decoder(backbone_cls, config, memory_dim, device).eval()
+    for name in ("input_dim", "output_dim"):
+        assert isinstance(getattr(decoder, name, None), int), (
+            f"{_name(backbone_cls)}: decoder.{name} is not an int"
+        )
+    memory, mask = make_inputs(LENGTHS, memory_dim, device=device)
+    with torch.no_grad():
+        states = decoder(_decoder_inputs(decoder, len(LENGTHS), 1, device), memory, mask)
+    expected = (len(LENGTHS), TARGET_LENGTH, decoder.output_dim)
+    assert tuple(states.shape) == expected, (
+        f"{_name(backbone_cls)}: decoder states {tuple(states.shape)}, expected {expected}"
+    )
+    assert torch.isfinite(states).all(), f"{_name(backbone_cls)}: decoder states are not finite"
+
+
+@_full_precision
+def check_decoder_cache(
+    backbone_cls: type[Backbone], config: Any = None, memory_dim: int = 24, device: torch.device | str = "cpu"
+) -> None:
+    decoder = _build_decoder(backbone_cls, config, memory_dim, device).eval()
+    memory, mask = make_inputs(LENGTHS, memory_dim, device=device)
+    inputs = _decoder_inputs(decoder, len(LENGTHS), 1, device)
+    with torch.no_grad():
+        forced = decoder(inputs, memory, mask)
+        stepped = _stepwise(decoder, inputs, memory, mask)
+    difference = _max_difference(forced, stepped)
+    assert difference <= _tolerance(forced), (
+        f"{_name(backbone_cls)}: step-by-step generation with the cache differs from the teacher-forced "
+        f"forward pass by {difference:.2e}; step must compute what forward computes, one position at a time"
+    )
+
+
+@_full_precision
+def check_decoder_memory_padding(
+    backbone_cls: type[Backbone], config: Any = None, memory_dim: int = 24, device: torch.device | str = "cpu"
+) -> None:
+    decoder = _build_decoder(backbone_cls, config, memory_dim, device).eval()
+    inputs = _decoder_inputs(decoder, len(LENGTHS), 1, device)
+    memory, mask = make_inputs(LENGTHS, memory_dim, device=device)
+    padded, padded_mask = make_inputs(
+        LENGTHS, memory_dim, total_length=max(LENGTHS) + 4, garbage=3, device=device
+    )
+    with torch.no_grad():
+        reference = decoder(inputs, memory, mask)
+        other = decoder(inputs, padded, padded_mask)
+    difference = _max_difference(reference, other)
+    assert difference <= _tolerance(reference), (
+        f"{_name(backbone_cls)}: decoder states change by {difference:.2e} when the memory has more padding "
+        "or other values at padded positions; attend only to real memory positions (memory_mask)"
+    )
+
+
+@_full_precision
+def check_reorder_cache(
+    backbone_cls: type[Backbone], config: Any = None, memory_dim: int = 24, device: torch.device | str = "cpu"
+) -> None:
+    decoder = _build_decoder(backbone_cls, config, memory_dim, device).eval()
+    memory, mask = make_inputs(LENGTHS, memory_dim, device=device)
+    inputs = _decoder_inputs(decoder, len(LENGTHS), 1, device)
+    indices = torch.tensor([2, 0, 0, 3], device=device)  # permuted, row 0 duplicated, row 1 dropped
+    with torch.no_grad():
+        cache = decoder.start(memory, mask)
+        for position in range(2):
+            _, cache = decoder.step(inputs[:, position], memory, mask, cache)
+        cache = decoder.reorder_cache(cache, indices)
+        state, _ = decoder.step(inputs[indices, 2], memory[indices], mask[indices], cache)
+        fresh = _stepwise(decoder, inputs[indices, :3], memory[indices], mask[indices])[:, 2]
+    difference = _max_difference(state, fresh)
+    assert difference <= _tolerance(fresh), (
+        f"{_name(backbone_cls)}: after reorder_cache(cache, {indices.tolist()}) the next step differs by "
+        f"{difference:.2e} from decoding those rows afresh; reorder every batch-indexed tensor of the cache"
+    )
+
+
+@_full_precision
+def check_decoder_gradients(
+    backbone_cls: type[Backbone], config: Any = None, memory_dim: int = 24, device: torch.device | str = "cpu"
+) -> None:
+    decoder = _build_decoder(backbone_cls, config, memory_dim, device).train()
+    memory, mask = make_inputs(LENGTHS, memory_dim, device=device)
+    memory.requires_grad_(True)
+    with _seeded(1):
+        states = decoder(_decoder_inputs(decoder, len(LENGTHS), 1, device), memory, mask)
+    (states**2).sum().backward()
+    for name, parameter in decoder.named_parameters():
+        gradient = parameter.grad
+        assert gradient is not None and torch.isfinite(gradient).all() and gradient.abs().sum() > 0, (
+            f"{_name(backbone_cls)}: decoder parameter {name} gets no (or a non-finite) gradient"
+        )
+    assert memory.grad is not None and memory.grad[mask].abs().sum() > 0, (
+        f"{_name(backbone_cls)}: no gradient reaches the memory; the decoder must read the encoder states"
+    )
+
+
+def check_decoder(
+    backbone_cls: type[Backbone], config: Any = None, memory_dim: int = 24, device: torch.device | str = "cpu"
+) -> None:
+    """Run every decoder check on ``backbone_cls`` built with ``config``."""
+    for check in (
+        check_decoder_shapes,
+        check_decoder_cache,
+        check_decoder_memory_padding,
+        check_reorder_cache,
+        check_decoder_gradients,
+    ):
+        check(backbone_cls, config, memory_dim, device)
 
 
 # -- tasks ------------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ class Trainer:
         )
         # Never warm up for longer than one epoch: on a small dataset a long warm-up would
         # spend the whole run at a tiny learning rate.
-        steps_per_epoch = math.ceil(len(self.splits["train"]) / train.batch_size)
+        steps_per_epoch = len(self.epoch_batches(0))
         warmup = max(1, min(train.warmup_steps, steps_per_epoch))
         # Linear warm-up, then decay with 1/sqrt(step) (Vaswani et al. 2017): it needs no
         # horizon, so it is the same whether a run ends by epochs, patience or time. On top,
@@ -238,7 +238,7 @@ class Trainer:
         """Train until the epochs, the patience or the time budget run out."""
         train, progress = self.config.train, self.progress
         examples = self.splits["train"]
-        lengths = self.collate.lengths(examples)
+        lengths = self.collate.lengths(examples)  # computed once: epoch_batches needs them each epoch
         self.model.train()
         with self._progress_bar() as bar, _deferred_interrupts() as interrupted:
             if progress.batch == 0 and progress.step:
@@ -247,11 +247,7 @@ class Trainer:
                 if progress.epoch >= train.epochs:
                     progress.stop_reason = "epochs"
                     break
-                # The order of an epoch depends only on (seed, epoch): resuming needs no
-                # Python RNG state, just the batch position.
-                batches = training_batches(
-                    lengths, train.batch_size, random.Random(train.seed * 100_003 + progress.epoch)
-                )
+                batches = self.epoch_batches(progress.epoch, lengths)
                 bar_task = bar.add_task(
                     f"epoch {progress.epoch + 1}",
                     total=len(batches),
@@ -288,6 +284,20 @@ class Trainer:
         self.console.print(
             f"stopped ({progress.stop_reason}) after {progress.step:,} steps, {progress.elapsed:.0f}s; "
             f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch}"
+        )
+
+    def epoch_batches(self, epoch: int, lengths: list[int] | None = None) -> list[list[int]]:
+        """The training batches of ``epoch`` (indices into the training examples).
+
+        The order depends only on (seed, epoch): resuming needs no Python RNG state, just
+        the batch position.
+        """
+        train = self.config.train
+        return training_batches(
+            lengths if lengths is not None else self.collate.lengths(self.splits["train"]),
+            train.batch_size,
+            random.Random(train.seed * 100_003 + epoch),
+            max_tokens=train.batch_tokens,
         )
 
     def _stop_interrupted(self) -> None:
@@ -335,7 +345,9 @@ class Trainer:
                 0,
             )
             save_torch(self.run_dir / CHECKPOINT, self.model.state_dict())
-        else:
+        if self.config.train.average_last > 1:
+            self._keep_snapshot()
+        if not better:
             progress.bad_epochs += 1
             train = self.config.train
             if train.anneal_factor != 1.0 and progress.bad_epochs % max(1, train.anneal_patience) == 0:
@@ -357,6 +369,33 @@ class Trainer:
             f"epoch {progress.epochs_done:>3} step {progress.step:>6} · dev {self.task.primary_metric} {score:6.2f}"
             f"{marker} · {progress.elapsed:5.0f}s"
         )
+
+    def _keep_snapshot(self) -> None:
+        """Save the weights of this evaluation for averaging; keep only the last N."""
+        step = self.progress.step
+        save_torch(self.run_dir / f"{SNAPSHOT_PREFIX}{step:08d}.pt", self.model.state_dict())
+        for old in snapshots(self.run_dir)[: -self.config.train.average_last]:
+            old.unlink()
+
+    def _final_weights(self) -> dict[str, torch.Tensor]:
+        """The best checkpoint, or with ``train.average_last`` the average of the last snapshots.
+
+        The average replaces ``checkpoint.pt`` (the best single checkpoint is kept as
+        ``best.pt``), so that evaluate and predict use the model that was reported.
+        """
+        best = torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+        paths = snapshots(self.run_dir)
+        if self.config.train.average_last < 2 or len(paths) < 2:
+            self.final_weights = "best"
+            return best
+        averaged = average_weights([torch.load(p, map_location="cpu", weights_only=True) for p in paths])
+        save_torch(self.run_dir / BEST, best)
+        save_torch(self.run_dir / CHECKPOINT, averaged)
+        for path in paths:
+            path.unlink()
+        self.final_weights = f"average of the last {len(paths)}"
+        self.console.print(f"final model: the average of the weights at the last {len(paths)} evaluations")
+        return averaged
 
     @contextlib.contextmanager
     def _progress_bar(self) -> Iterator[Any]:
@@ -385,9 +424,7 @@ class Trainer:
     # -- the end -----------------------------------------------------------------------
     def finish(self) -> dict[str, Any]:
         """Evaluate the best checkpoint on dev and test, write predictions and results."""
-        self.model.load_state_dict(
-            torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
-        )
+        self.model.load_state_dict(self._final_weights())
         evaluations = {}
         for split in ("dev", "test"):
             evaluations[split] = evaluate(
@@ -433,15 +470,15 @@ class Trainer:
 
         progress, config = self.progress, self.config
         lengths = self.collate.lengths(self.splits["train"])
-        batches = training_batches(
-            lengths, config.train.batch_size, random.Random(config.train.seed * 100_003)
-        )
+        batches = self.epoch_batches(0, lengths)
         return {
             "run_id": self.run_dir.name,
             "task": config.run.task,
             "backbone": config.run.backbone,
             "dataset": self.spec.name,
-            "dataset_checksum": content_checksum(self.paths),
+            "dataset_checksum": content_checksum(
+                {split: self.task.files(path) for split, path in self.paths.items()}
+            ),
             "config_hash": config.hash(),
             "config": config.to_dict(),
             "seed": config.train.seed,
@@ -458,6 +495,7 @@ class Trainer:
             "epochs": progress.epochs_done,
             "steps": progress.step,
             "best_epoch": progress.best_epoch,
+            "final_weights": self.final_weights,
             "stop_reason": progress.stop_reason,
             "padding_fraction": round(padding_fraction(lengths, batches), 4),
             "peak_memory_mb": peak_memory_mb(self.device),
@@ -466,6 +504,25 @@ class Trainer:
             "versions": versions(self.registry),
             "machine": machine(),
         }
+
+
+SNAPSHOT_PREFIX, BEST = "snapshot-", "best.pt"
+
+
+def snapshots(run_dir: Path) -> list[Path]:
+    """The weight snapshots kept for ``train.average_last``, oldest first."""
+    return sorted(run_dir.glob(f"{SNAPSHOT_PREFIX}*.pt"))
+
+
+def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of state dicts with the same keys (integer tensors from the last)."""
+    averaged = {}
+    for key, last in states[-1].items():
+        if last.is_floating_point():
+            averaged[key] = torch.stack([state[key].float() for state in states]).mean(dim=0).to(last.dtype)
+        else:
+            averaged[key] = last
+    return averaged
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class ToyDecoderBackbone(ToyBackbone):
     name = "toy-decoder"
 
     @classmethod
-    def build_decoder(cls, config, **dimensions: int) -> nn.Module:
+    def build_decoder(cls, config, memory_dim: int) -> nn.Module:
         return nn.Identity()
 
 
@@ -51,7 +51,7 @@ def test_has_decoder_is_whether_build_decoder_is_overridden() -> None:
     assert not Backbone.has_decoder() and not ToyBackbone.has_decoder()
     assert ToyDecoderBackbone.has_decoder()
     with pytest.raises(NotImplementedError, match="backbone 'toy' has no decoder"):
-        ToyBackbone.build_decoder(ToyBackbone.Config())
+        ToyBackbone.build_decoder(ToyBackbone.Config(), memory_dim=8)
 
 
 def test_generating_task_refuses_a_backbone_without_decoder(registry) -> None:

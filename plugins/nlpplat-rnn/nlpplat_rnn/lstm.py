@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from nlpplat import Backbone
+from nlpplat_rnn.decoder import AttentionalDecoder
 from nlpplat_rnn.rnn import RecurrentEncoder
 
 
@@ -45,7 +46,7 @@ class LSTMConfig:
 class LSTMBackbone(Backbone):
     name = "lstm"
     Config = LSTMConfig
-    description = "LSTM, bidirectional and stacked"
+    description = "LSTM, bidirectional and stacked; Luong-attention decoder"
 
     @classmethod
     def build_encoder(cls, config: LSTMConfig, input_dim: int) -> RecurrentEncoder:
@@ -55,9 +56,16 @@ class LSTMBackbone(Backbone):
                 init_forget_bias(module, config.forget_bias)
         return encoder
 
+    @classmethod
+    def build_decoder(cls, config: LSTMConfig, memory_dim: int) -> AttentionalDecoder:
+        decoder = AttentionalDecoder(nn.LSTMCell, config, memory_dim)
+        for cell in decoder.cells:
+            init_forget_bias(cell, config.forget_bias)
+        return decoder
+
 
 @torch.no_grad()
-def init_forget_bias(lstm: nn.LSTM, value: float) -> None:
+def init_forget_bias(lstm: nn.LSTM | nn.LSTMCell, value: float) -> None:
     """Set the forget gate's total bias to ``value`` in every layer and direction.
 
     PyTorch keeps two biases per gate (b_ih + b_hh) and stacks the gates as (i, f, g, o), so the

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from nlpplat import Backbone, Encoder
 
 if TYPE_CHECKING:
+    from nlpplat_rnn.decoder import AttentionalDecoder
     from nlpplat_rnn.lstm import LSTMConfig
 
 
@@ -103,7 +104,7 @@ def reverse_real_tokens(x: Tensor, index: Tensor) -> Tensor:
 class RNNBackbone(Backbone):
     name = "rnn"
     Config = RNNConfig
-    description = "Elman RNN (tanh), bidirectional and stacked"
+    description = "Elman RNN (tanh), bidirectional and stacked; Luong-attention decoder"
 
     @classmethod
     def build_encoder(cls, config: RNNConfig, input_dim: int) -> RecurrentEncoder:
@@ -111,3 +112,9 @@ class RNNBackbone(Backbone):
         # hand-written loop over time steps would be several times slower. tanh is Elman's
         # squashing function.
         return RecurrentEncoder(nn.RNN, config, input_dim, nonlinearity="tanh")
+
+    @classmethod
+    def build_decoder(cls, config: RNNConfig, memory_dim: int) -> "AttentionalDecoder":
+        from nlpplat_rnn.decoder import AttentionalDecoder
+
+        return AttentionalDecoder(nn.RNNCell, config, memory_dim, nonlinearity="tanh")

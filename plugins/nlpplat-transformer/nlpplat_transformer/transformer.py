@@ -1,23 +1,28 @@
-"""The Transformer encoder (backbone ``transformer``), written out in full.
+"""The Transformer (backbone ``transformer``), encoder and decoder, written out in full.
 
-A stack of pre-LN blocks (Vaswani et al., 2017; Xiong et al., 2020), each
+The encoder is a stack of pre-LN blocks (Vaswani et al., 2017; Xiong et al., 2020), each
 
     x = x + Attention(LayerNorm(x))      every token reads every real token
     x = x + FeedForward(LayerNorm(x))    every token is transformed on its own
 
 over token vectors projected to ``d_model`` and marked with their positions; a final
-LayerNorm closes the stack. docs/theory.md explains each piece with its formula. Shapes:
-``B`` batch, ``T`` tokens, ``E`` input width, ``C`` = ``d_model``, ``H`` heads, ``S`` = C / H.
+LayerNorm closes the stack. The decoder's blocks add a second attention, over the encoder's
+states ("cross-attention"), and its self-attention is causal: position s reads positions
+0 … s only, so that generation can proceed one token at a time with the keys and values of
+earlier positions cached. docs/theory.md explains each piece with its formula. Shapes:
+``B`` batch, ``T`` tokens, ``E`` input width, ``C`` = ``d_model``, ``H`` heads, ``S`` = C / H,
+``L`` target positions, ``M`` memory (encoder state) width.
 """
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nlpplat import Backbone, Encoder
+from nlpplat import Backbone, Decoder, Encoder
 from nlpplat.errors import ConfigError
 
 POSITIONS = ("sinusoidal", "learned")
@@ -42,11 +47,25 @@ class TransformerConfig:
     max_length: int = 512  # longest sequence with learned positions; sinusoids are precomputed this far
 
 
-class SelfAttention(nn.Module):
-    """Multi-head self-attention over real tokens only.
+def split_heads(x: Tensor, heads: int) -> Tensor:
+    """(B, T, C) -> (B, H, T, S): the width cut into H heads of S."""
+    B, T, C = x.shape
+    return x.view(B, T, heads, C // heads).transpose(1, 2)
 
-    ``forward(x (B, T, C), allowed (B, 1, 1, T) bool) -> (B, T, C)``; ``allowed`` is True at
-    the keys a query may attend to.
+
+def merge_heads(y: Tensor) -> Tensor:
+    """(B, H, T, S) -> (B, T, C): the heads side by side again."""
+    B, H, T, S = y.shape
+    return y.transpose(1, 2).contiguous().view(B, T, H * S)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention.
+
+    ``forward(x (B, T, C), allowed (B, 1, 1, T) bool | None, causal) -> (B, T, C)``;
+    ``allowed`` is True at the keys a query may attend to; ``causal`` lets position t attend
+    to positions up to t only. :meth:`step` is the causal case for one new position, with
+    the keys and values of the earlier ones given.
     """
 
     def __init__(self, config: TransformerConfig):
@@ -57,19 +76,61 @@ class SelfAttention(nn.Module):
         self.attention_dropout = config.attention_dropout
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: Tensor, allowed: Tensor) -> Tensor:
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        # Split the width into H heads of S: (B, T, C) -> (B, H, T, S).
-        q = q.view(B, T, self.heads, C // self.heads).transpose(1, 2)
-        k = k.view(B, T, self.heads, C // self.heads).transpose(1, 2)
-        v = v.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+    def project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries, keys and values, each (B, H, T, S)."""
+        q, k, v = self.qkv(x).split(x.size(-1), dim=2)  # 3 x (B, T, C)
+        return split_heads(q, self.heads), split_heads(k, self.heads), split_heads(v, self.heads)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, causal: bool = False) -> Tensor:
         # softmax(q k^T / sqrt(S)) v with disallowed keys at -inf, in a fused kernel; (B, H, T, S).
         y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=allowed, dropout_p=self.attention_dropout if self.training else 0.0
+            q,
+            k,
+            v,
+            attn_mask=allowed,
+            is_causal=causal,
+            dropout_p=self.attention_dropout if self.training else 0.0,
         )
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again
-        return self.dropout(self.proj(y))
+        return self.dropout(self.proj(merge_heads(y)))
+
+    def forward(self, x: Tensor, allowed: Tensor | None, causal: bool = False) -> Tensor:
+        return self.attend(*self.project(x), allowed, causal)
+
+    def step(self, x: Tensor, past_k: Tensor, past_v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """x (B, 1, C), past keys and values (B, H, t, S) -> output (B, 1, C), keys and values (B, H, t + 1, S)."""
+        q, k, v = self.project(x)
+        k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+        return self.attend(q, k, v, None), k, v  # the new position may read every cached one
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention of target positions over the encoder's states.
+
+    ``forward(x (B, L, C), keys, values (B, H, T, S), allowed (B, 1, 1, T)) -> (B, L, C)``. The
+    keys and values depend on the source only, so generation computes them once per source
+    (:meth:`memory_keys_values`) and every step reuses them.
+    """
+
+    def __init__(self, config: TransformerConfig, memory_dim: int):
+        super().__init__()
+        self.heads = config.heads
+        self.q = nn.Linear(config.d_model, config.d_model)
+        self.kv = nn.Linear(memory_dim, 2 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.attention_dropout = config.attention_dropout
+        self.dropout = nn.Dropout(config.dropout)
+
+    def memory_keys_values(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """memory (B, T, M) -> keys and values, each (B, H, T, S)."""
+        k, v = self.kv(memory).chunk(2, dim=2)
+        return split_heads(k, self.heads), split_heads(v, self.heads)
+
+    def forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
+        q = split_heads(self.q(x), self.heads)  # (B, H, L, S)
+        y = F.scaled_dot_product_attention(
+            q, keys, values, attn_mask=allowed, dropout_p=self.attention_dropout if self.training else 0.0
+        )
+        return self.dropout(self.proj(merge_heads(y)))
 
 
 class FeedForward(nn.Module):
@@ -107,6 +168,36 @@ class Block(nn.Module):
         return x
 
 
+class DecoderBlock(nn.Module):
+    """A pre-LN decoder block: causal self-attention, cross-attention, feed-forward.
+
+    ``forward(x (B, L, C), keys, values (B, H, T, S), allowed (B, 1, 1, T)) -> (B, L, C)``;
+    :meth:`step` computes one new position from the cached keys and values of the others.
+    """
+
+    def __init__(self, config: TransformerConfig, memory_dim: int):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.d_model)
+        self.attn = SelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.d_model)
+        self.cross = CrossAttention(config, memory_dim)
+        self.ln_3 = nn.LayerNorm(config.d_model)
+        self.ff = FeedForward(config)
+
+    def forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
+        x = x + self.attn(self.ln_1(x), None, causal=True)
+        x = x + self.cross(self.ln_2(x), keys, values, allowed)
+        return x + self.ff(self.ln_3(x))
+
+    def step(
+        self, x: Tensor, past_k: Tensor, past_v: Tensor, keys: Tensor, values: Tensor, allowed: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v)
+        x = x + attended
+        x = x + self.cross(self.ln_2(x), keys, values, allowed)
+        return x + self.ff(self.ln_3(x)), past_k, past_v
+
+
 def sinusoidal_positions(length: int, width: int) -> Tensor:
     """(length, width) fixed encodings: PE[p, 2i] = sin(p / 10000^(2i/width)), PE[p, 2i+1] = cos(…).
 
@@ -122,6 +213,72 @@ def sinusoidal_positions(length: int, width: int) -> Tensor:
     return encoding
 
 
+class Positions(nn.Module):
+    """Positional vectors: ``forward(length, offset=0) -> (length, C)`` for positions offset, offset + 1, …"""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        if config.position not in POSITIONS:
+            raise ConfigError(f"backbone.position={config.position!r} is not one of {', '.join(POSITIONS)}")
+        self.config = config
+        if config.position == "learned":
+            self.embedding = nn.Embedding(config.max_length, config.d_model)
+        else:
+            # A buffer, not a parameter, and not saved: checkpoints hold only what training changes.
+            self.register_buffer(
+                "sinusoids", sinusoidal_positions(config.max_length, config.d_model), persistent=False
+            )
+
+    def forward(self, length: int, offset: int = 0) -> Tensor:
+        end = offset + length
+        if self.config.position == "learned":
+            if end > self.config.max_length:
+                raise ConfigError(
+                    f"A sequence of {end} tokens is longer than backbone.max_length={self.config.max_length}, "
+                    f"the number of learned positions. Raise it (--set backbone.max_length={end}) or use "
+                    "backbone.position=sinusoidal."
+                )
+            return self.embedding(torch.arange(offset, end, device=self.embedding.weight.device))
+        if end > self.sinusoids.size(0):
+            return sinusoidal_positions(end, self.config.d_model).to(self.sinusoids.device)[offset:]
+        return self.sinusoids[offset:end]
+
+
+def check_config(config: TransformerConfig) -> None:
+    if config.d_model % config.heads:
+        raise ConfigError(
+            f"backbone.d_model={config.d_model} must be a multiple of backbone.heads={config.heads}"
+        )
+
+
+def init_weights(module: nn.Module, layers: int) -> None:
+    """N(0, 0.02) weights and zero biases (GPT-2), residual-branch outputs scaled down.
+
+    Each residual branch adds to the stream, so the last layer of each is shrunk by
+    1/sqrt(2 * layers) (GPT-2's scaled initialisation) to keep the stream's variance flat
+    with depth.
+    """
+    for sub in module.modules():
+        if isinstance(sub, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(sub.weight, mean=0.0, std=0.02)
+        if isinstance(sub, nn.Linear) and sub.bias is not None:
+            nn.init.zeros_(sub.bias)
+    for name, parameter in module.named_parameters():
+        if name.endswith(("attn.proj.weight", "cross.proj.weight", "ff.proj.weight")):
+            nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * layers))
+
+
+def allowed_keys(mask: Tensor) -> Tensor:
+    """(B, T) bool -> (B, 1, 1, T): the real keys of each row, broadcast over heads and queries.
+
+    Key 0 is always allowed: it is real in every non-empty row, and in a row that is all
+    padding it keeps the softmax from dividing by zero (NaN that would poison the gradients).
+    """
+    allowed = mask.clone()
+    allowed[:, 0] = True
+    return allowed[:, None, None, :]
+
+
 class TransformerEncoder(Encoder):
     """A pre-LN Transformer encoder.
 
@@ -133,79 +290,102 @@ class TransformerEncoder(Encoder):
 
     def __init__(self, config: TransformerConfig, input_dim: int):
         super().__init__()
-        if config.d_model % config.heads:
-            raise ConfigError(
-                f"backbone.d_model={config.d_model} must be a multiple of backbone.heads={config.heads}"
-            )
-        if config.position not in POSITIONS:
-            raise ConfigError(f"backbone.position={config.position!r} is not one of {', '.join(POSITIONS)}")
+        check_config(config)
         self.config = config
         self.output_dim = config.d_model
         # No sqrt(C) scaling of the inputs: Vaswani et al. scale embeddings that are tied to the
         # output softmax and so start small; ours are projected by a layer of their own, which
         # learns whatever scale suits the positional signal.
         self.input = nn.Linear(input_dim, config.d_model)
-        if config.position == "learned":
-            self.position_embedding = nn.Embedding(config.max_length, config.d_model)
-        else:
-            # A buffer, not a parameter, and not saved: checkpoints hold only what training changes.
-            self.register_buffer(
-                "sinusoids", sinusoidal_positions(config.max_length, config.d_model), persistent=False
-            )
+        self.positions = Positions(config)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
-        self.apply(self._init_weights)
-        # GPT-2's scaled initialisation: each residual branch adds to the stream, so shrink the last
-        # layer of each by 1/sqrt(2 * layers) to keep the stream's variance flat with depth.
-        for name, parameter in self.named_parameters():
-            if name.endswith(("attn.proj.weight", "ff.proj.weight")):
-                nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * config.layers))
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-
-    def positions(self, length: int, device: torch.device) -> Tensor:
-        """(length, C) positional vectors for positions 0 … length - 1."""
-        if self.config.position == "learned":
-            if length > self.config.max_length:
-                raise ConfigError(
-                    f"A sequence of {length} tokens is longer than backbone.max_length={self.config.max_length}, "
-                    f"the number of learned positions. Raise it (--set backbone.max_length={length}) or use "
-                    "backbone.position=sinusoidal."
-                )
-            return self.position_embedding(torch.arange(length, device=device))
-        if length > self.sinusoids.size(0):
-            return sinusoidal_positions(length, self.config.d_model).to(device)
-        return self.sinusoids[:length]
+        init_weights(self, config.layers)
 
     def forward(self, inputs: Tensor, mask: Tensor) -> Tensor:
-        T = inputs.size(1)
-        # Each query may attend to the real keys of its row: (B, T) -> (B, 1, 1, T), broadcast over
-        # heads and queries. Padding queries attend to real keys too, so their states stay finite.
-        # Key 0 is always allowed: it is real in every non-empty row, and in a row that is all
-        # padding it keeps the softmax from dividing by zero (NaN that would poison the gradients).
-        allowed = mask.clone()
-        allowed[:, 0] = True
-        allowed = allowed[:, None, None, :]
-        x = self.input(inputs) + self.positions(T, inputs.device)  # (B, T, C)
+        # Each query may attend to the real keys of its row. Padding queries attend to real keys
+        # too, so their states stay finite.
+        allowed = allowed_keys(mask)
+        x = self.input(inputs) + self.positions(inputs.size(1))  # (B, T, C)
         x = self.dropout(x)
         for block in self.blocks:
             x = block(x, allowed)
         return self.ln_f(x)  # (B, T, C)
 
 
+class TransformerDecoder(Decoder):
+    """A pre-LN Transformer decoder with a key/value cache for generation.
+
+    ``forward(inputs (B, L, C), memory (B, T, M), memory_mask (B, T)) -> states (B, L, C)``;
+    ``input_dim = output_dim = C``, so the host may tie the target embedding to the output
+    projection. The cache holds, per block, the self-attention keys and values of the
+    positions generated so far (B, H, t, S) and the cross-attention keys and values of the
+    source (B, H, T, S), computed once in :meth:`start`.
+    """
+
+    def __init__(self, config: TransformerConfig, memory_dim: int):
+        super().__init__()
+        check_config(config)
+        self.config = config
+        self.input_dim = self.output_dim = config.d_model
+        self.positions = Positions(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(DecoderBlock(config, memory_dim) for _ in range(config.layers))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        init_weights(self, config.layers)
+
+    def forward(self, inputs: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
+        allowed = allowed_keys(memory_mask)
+        x = self.dropout(inputs + self.positions(inputs.size(1)))  # (B, L, C)
+        for block in self.blocks:
+            x = block(x, *block.cross.memory_keys_values(memory), allowed)
+        return self.ln_f(x)
+
+    def start(self, memory: Tensor, memory_mask: Tensor) -> dict[str, Any]:
+        B, H = memory.size(0), self.config.heads
+        empty = memory.new_zeros(B, H, 0, self.config.d_model // H)
+        return {
+            "position": 0,
+            "allowed": allowed_keys(memory_mask),
+            "self": [(empty, empty) for _ in self.blocks],
+            "memory": [block.cross.memory_keys_values(memory) for block in self.blocks],
+        }
+
+    def step(
+        self, inputs: Tensor, memory: Tensor, memory_mask: Tensor, cache: dict[str, Any]
+    ) -> tuple[Tensor, dict[str, Any]]:
+        position = cache["position"]
+        x = self.dropout(inputs.unsqueeze(1) + self.positions(1, offset=position))  # (B, 1, C)
+        past = []
+        for block, (past_k, past_v), (keys, values) in zip(
+            self.blocks, cache["self"], cache["memory"], strict=True
+        ):
+            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, cache["allowed"])
+            past.append((past_k, past_v))
+        return self.ln_f(x).squeeze(1), {**cache, "position": position + 1, "self": past}
+
+    def reorder_cache(self, cache: dict[str, Any], indices: Tensor) -> dict[str, Any]:
+        def pick(pairs: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
+            return [(k.index_select(0, indices), v.index_select(0, indices)) for k, v in pairs]
+
+        return {
+            "position": cache["position"],
+            "allowed": cache["allowed"].index_select(0, indices),
+            "self": pick(cache["self"]),
+            "memory": pick(cache["memory"]),
+        }
+
+
 class TransformerBackbone(Backbone):
     name = "transformer"
     Config = TransformerConfig
-    description = "Pre-LN Transformer encoder with sinusoidal or learned positions"
+    description = "Pre-LN Transformer encoder and decoder (KV cache) with sinusoidal or learned positions"
 
     @classmethod
     def build_encoder(cls, config: TransformerConfig, input_dim: int) -> TransformerEncoder:
         return TransformerEncoder(config, input_dim)
+
+    @classmethod
+    def build_decoder(cls, config: TransformerConfig, memory_dim: int) -> TransformerDecoder:
+        return TransformerDecoder(config, memory_dim)

@@ -82,7 +82,7 @@ def test_sinusoids_are_not_saved():
     encoder = TransformerBackbone.build_encoder(small(), input_dim=8)
     assert not any("sinusoid" in key for key in encoder.state_dict())
     learned = TransformerBackbone.build_encoder(small(position="learned"), input_dim=8)
-    assert "position_embedding.weight" in learned.state_dict()
+    assert "positions.embedding.weight" in learned.state_dict()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,369 @@
+"""Generating text with a backbone's decoder: the target side of a model, and the searches.
+
+Every generating task (translation, dialogue, …) uses the same pieces:
+
+- :class:`TargetDecoder` puts a target-token embedding in front of the backbone's
+  :class:`~nlpplat.contracts.Decoder` and a projection to the vocabulary behind it
+  (optionally the embedding matrix itself: tied input/output embeddings, Press & Wolf 2017);
+- :func:`generate` decodes a batch with greedy search, beam search (Wu et al. 2016's
+  length penalty) or sampling (top-k, Fan et al. 2018; top-p, Holtzman et al. 2020), all
+  batched: every step is a handful of tensor operations over the whole batch, and a
+  sentence whose search is over leaves the batch so that it costs nothing more.
+
+Shapes: ``B`` sentences, ``K`` beam size, ``N`` rows being decoded (``B`` or ``B × K``),
+``T`` source tokens, ``M`` memory width, ``V`` target vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nlpplat.contracts import Decoder
+from nlpplat.errors import ConfigError
+
+STRATEGIES = ("greedy", "beam", "sample")
+
+
+@dataclass
+class GenerationSettings:
+    """How to decode; generating tasks inherit these fields into their own ``Config``."""
+
+    decoding: str = "beam"  # "greedy", "beam" or "sample"
+    beam: int = 5  # hypotheses kept per sentence by beam search
+    # Wu et al. (2016)'s length penalty: a hypothesis' log-probability is divided by
+    # ((5 + length) / 6) ** length_penalty, so longer outputs are not punished for having
+    # more factors; 0 compares raw log-probabilities. 0.6 is in their best range (0.6-0.7).
+    length_penalty: float = 0.6
+    # Outputs stop after max_length_ratio * source tokens + max_length_offset tokens.
+    max_length_ratio: float = 1.5
+    max_length_offset: int = 10
+    no_repeat_ngram: int = 0  # > 0: never produce the same n-gram twice in one output
+    top_k: int = 0  # sampling: draw only from the k most probable tokens (0 = all)
+    top_p: float = 1.0  # sampling: draw only from the smallest set holding this much probability
+    temperature: float = 1.0  # sampling: divides the logits (< 1 sharpens, > 1 flattens)
+
+    def __post_init__(self) -> None:
+        if self.decoding not in STRATEGIES:
+            raise ConfigError(f"task.decoding = {self.decoding!r}: use one of {', '.join(STRATEGIES)}")
+        if self.beam < 1 or self.max_length_ratio <= 0 or self.max_length_offset < 0:
+            raise ConfigError("task.beam must be at least 1, task.max_length_ratio positive")
+        if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0 or self.no_repeat_ngram < 0:
+            raise ConfigError(
+                "task.top_p must be in (0, 1], task.temperature positive, task.top_k and "
+                "task.no_repeat_ngram not negative"
+            )
+
+    def parameters(self) -> dict[str, Any]:
+        """The settings that matter for the chosen strategy (stored with the results)."""
+        chosen: dict[str, Any] = {"decoder": self.decoding}
+        if self.decoding == "beam":
+            chosen |= {"beam": self.beam, "length_penalty": self.length_penalty}
+        if self.decoding == "sample":
+            chosen |= {"top_k": self.top_k, "top_p": self.top_p, "temperature": self.temperature}
+        chosen |= {
+            "max_length": f"{self.max_length_ratio} * source + {self.max_length_offset}",
+            "no_repeat_ngram": self.no_repeat_ngram,
+        }
+        return chosen
+
+
+class TargetDecoder(nn.Module):
+    """Target embedding → backbone decoder → vocabulary logits.
+
+    ``forward(prefix (B, S) long, memory (B, T, M), memory_mask (B, T) bool) -> logits (B, S, V)``
+    is teacher forcing: position ``s`` predicts token ``s + 1`` from ``prefix[:, :s + 1]``.
+    :meth:`start` and :meth:`step` run the same computation one token at a time.
+
+    Embeddings are scaled by sqrt(E) on the way in (Vaswani et al. 2017): with the
+    N(0, 1/E) initialisation that suits the tied output projection, the decoder then sees
+    inputs of unit variance.
+    """
+
+    def __init__(self, decoder: Decoder, vocab_size: int, pad_id: int = 0, tie: bool = True):
+        super().__init__()
+        width = decoder.input_dim
+        if tie and decoder.output_dim != width:
+            raise ConfigError(
+                f"cannot tie embeddings: the decoder reads {width}-wide inputs and writes "
+                f"{decoder.output_dim}-wide states; set task.tie_embeddings=false"
+            )
+        self.decoder = decoder
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, width, padding_idx=pad_id)
+        nn.init.normal_(self.embedding.weight, mean=0.0, std=width**-0.5)
+        with torch.no_grad():
+            self.embedding.weight[pad_id].zero_()
+        self.scale = math.sqrt(width)
+        self.output = None if tie else nn.Linear(decoder.output_dim, vocab_size, bias=False)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.embedding.num_embeddings
+
+    def embed(self, tokens: Tensor) -> Tensor:
+        """tokens (...) long -> (..., E)."""
+        return self.embedding(tokens) * self.scale
+
+    def logits(self, states: Tensor) -> Tensor:
+        """states (..., D) -> (..., V)."""
+        if self.output is None:
+            return F.linear(states, self.embedding.weight)
+        return self.output(states)
+
+    def forward(self, prefix: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
+        return self.logits(self.decoder(self.embed(prefix), memory, memory_mask))
+
+    def start(self, memory: Tensor, memory_mask: Tensor) -> dict[str, Any]:
+        return self.decoder.start(memory, memory_mask)
+
+    def step(
+        self, tokens: Tensor, memory: Tensor, memory_mask: Tensor, cache: dict[str, Any]
+    ) -> tuple[Tensor, dict[str, Any]]:
+        """tokens (N,) long -> log-probabilities of the next token (N, V) float32, new cache."""
+        states, cache = self.decoder.step(self.embed(tokens), memory, memory_mask, cache)
+        return torch.log_softmax(self.logits(states).float(), dim=-1), cache
+
+
+def label_smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float, pad_id: int) -> Tensor:
+    """Mean cross-entropy per real target token, with label smoothing (Szegedy et al. 2016).
+
+    logits (B, S, V), targets (B, S) long with ``pad_id`` where there is no token. The gold
+    token gets 1 - smoothing of the target distribution and the rest is spread evenly, which
+    keeps the model from growing over-confident (Vaswani et al. 2017 use 0.1).
+    """
+    return F.cross_entropy(
+        logits.reshape(-1, logits.size(-1)).float(),
+        targets.reshape(-1),
+        ignore_index=pad_id,
+        label_smoothing=smoothing,
+    )
+
+
+def max_lengths(memory_mask: Tensor, settings: GenerationSettings) -> Tensor:
+    """(B,) long: the most tokens (end of sentence included) each output may have."""
+    source = memory_mask.sum(dim=1).float()
+    return (source * settings.max_length_ratio + settings.max_length_offset).ceil().long().clamp(min=1)
+
+
+@torch.no_grad()
+def generate(
+    head: TargetDecoder,
+    memory: Tensor,
+    memory_mask: Tensor,
+    settings: GenerationSettings,
+    bos: int,
+    eos: int,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
+    """Decode every row of ``memory`` (B, T, M); return B token lists without BOS and EOS."""
+    limits = max_lengths(memory_mask, settings)
+    if settings.decoding == "beam" and settings.beam > 1:
+        return beam_search(
+            head, memory, memory_mask, bos, eos, limits, settings.beam, settings.length_penalty,
+            settings.no_repeat_ngram,
+        )  # fmt: skip
+    if settings.decoding == "sample":
+        choose = sampler(settings.top_k, settings.top_p, settings.temperature, generator)
+    else:
+        choose = greedy_choice
+    return single_path_search(head, memory, memory_mask, bos, eos, limits, choose, settings.no_repeat_ngram)
+
+
+def greedy_choice(log_probs: Tensor) -> Tensor:
+    """(N, V) -> (N,) the most probable token of each row."""
+    return log_probs.argmax(dim=-1)
+
+
+def sampler(
+    top_k: int = 0, top_p: float = 1.0, temperature: float = 1.0, generator: torch.Generator | None = None
+) -> Callable[[Tensor], Tensor]:
+    """A choice function that draws from the (truncated, tempered) next-token distribution."""
+
+    def choose(log_probs: Tensor) -> Tensor:
+        scores = log_probs / temperature  # (N, V)
+        if top_k > 0:
+            kth = scores.topk(min(top_k, scores.size(-1)), dim=-1).values[:, -1:]  # (N, 1)
+            scores = scores.masked_fill(scores < kth, -math.inf)
+        if top_p < 1.0:
+            sorted_scores, order = scores.sort(dim=-1, descending=True)
+            probabilities = sorted_scores.softmax(dim=-1)
+            # Drop a token when the more probable ones already hold top_p: the most probable
+            # token always stays.
+            before = probabilities.cumsum(dim=-1) - probabilities
+            drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
+            scores = scores.masked_fill(drop, -math.inf)
+        return torch.multinomial(scores.softmax(dim=-1), 1, generator=generator).squeeze(1)
+
+    return choose
+
+
+def block_repeated_ngrams(history: Tensor, log_probs: Tensor, n: int) -> Tensor:
+    """Forbid each row's next token where it would repeat an n-gram already in that row.
+
+    history (N, t) long, the tokens generated so far; log_probs (N, V). Vectorised: every
+    earlier window whose first n - 1 tokens equal the row's last n - 1 bans its n-th token.
+    """
+    N, t = history.shape
+    if n < 1 or t < n:  # no complete n-gram yet
+        return log_probs
+    V = log_probs.size(1)
+    if n == 1:
+        banned = history
+    else:
+        windows = history.unfold(1, n, 1)  # (N, t - n + 1, n)
+        match = (windows[:, :, :-1] == history[:, t - n + 1 :].unsqueeze(1)).all(dim=-1)  # (N, W)
+        banned = torch.where(match, windows[:, :, -1], V)  # V: a spare column for non-matches
+    penalty = torch.zeros(N, V + 1, device=log_probs.device, dtype=log_probs.dtype)
+    penalty.scatter_(1, banned, -math.inf)
+    return log_probs + penalty[:, :V]
+
+
+def _forbid(log_probs: Tensor, head: TargetDecoder, bos: int, eos: int, at_limit: Tensor) -> Tensor:
+    """Never emit padding or BOS; at a row's length limit only EOS is left."""
+    log_probs[:, head.pad_id] = -math.inf
+    if bos != eos:
+        log_probs[:, bos] = -math.inf
+    if at_limit.any():
+        eos_scores = log_probs[:, eos].clone()
+        log_probs[at_limit] = -math.inf
+        log_probs[:, eos] = eos_scores
+    return log_probs
+
+
+def _token_lists(tokens: Tensor, lengths: Tensor) -> list[list[int]]:
+    return [row[:length].tolist() for row, length in zip(tokens, lengths.tolist(), strict=True)]
+
+
+def single_path_search(
+    head: TargetDecoder,
+    memory: Tensor,
+    memory_mask: Tensor,
+    bos: int,
+    eos: int,
+    limits: Tensor,
+    choose: Callable[[Tensor], Tensor],
+    no_repeat_ngram: int = 0,
+) -> list[list[int]]:
+    """One hypothesis per sentence, extended by ``choose`` (greedy or sampling).
+
+    A sentence that has produced EOS (or reached its length limit) leaves the batch.
+    """
+    B, device = memory.size(0), memory.device
+    cache = head.start(memory, memory_mask)
+    active = torch.arange(B, device=device)  # sentences still being decoded
+    output = torch.full((B, int(limits.max())), eos, dtype=torch.long, device=device)
+    lengths = torch.zeros(B, dtype=torch.long, device=device)
+    tokens = torch.full((B,), bos, dtype=torch.long, device=device)
+    for t in range(output.size(1)):
+        log_probs, cache = head.step(tokens, memory, memory_mask, cache)  # (A, V)
+        if no_repeat_ngram:
+            log_probs = block_repeated_ngrams(output[active, :t], log_probs, no_repeat_ngram)
+        tokens = choose(_forbid(log_probs, head, bos, eos, t + 1 >= limits[active]))  # (A,)
+        output[active, t] = tokens
+        ended = tokens == eos
+        lengths[active] = torch.where(ended, t, t + 1)
+        ended |= t + 1 >= limits[active]
+        if ended.all():
+            break
+        if ended.any():
+            keep = (~ended).nonzero().squeeze(1)
+            active, tokens = active[keep], tokens[keep]
+            memory, memory_mask = memory[keep], memory_mask[keep]
+            cache = head.decoder.reorder_cache(cache, keep)
+    return _token_lists(output, lengths)
+
+
+def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
+    """Wu et al. (2016): ((5 + length) / 6) ** alpha."""
+    return ((5 + length) / 6) ** alpha
+
+
+def beam_search(
+    head: TargetDecoder,
+    memory: Tensor,
+    memory_mask: Tensor,
+    bos: int,
+    eos: int,
+    limits: Tensor,
+    beam: int,
+    alpha: float = 0.6,
+    no_repeat_ngram: int = 0,
+) -> list[list[int]]:
+    """The best hypothesis of each sentence by batched beam search.
+
+    Rows ``a * K … a * K + K - 1`` hold the K live hypotheses of the ``a``-th active
+    sentence. Each step scores all K × V extensions at once and keeps the best 2K per
+    sentence: EOS among the top K ends a hypothesis (it is scored with the length penalty
+    and kept if it beats the sentence's best so far), the best K others live on. A sentence
+    is done when K hypotheses have ended (as in fairseq), when no live hypothesis can still
+    beat its best (with ``alpha`` ≥ 0 a live score can only fall: dividing it by the
+    largest penalty bounds every continuation), or at its length limit; done sentences
+    leave the batch.
+    """
+    B, K, device = memory.size(0), beam, memory.device
+    rows = torch.arange(B, device=device).repeat_interleave(K)
+    memory, memory_mask = memory[rows], memory_mask[rows]  # (B*K, T, M), (B*K, T)
+    cache = head.start(memory, memory_mask)
+    active = torch.arange(B, device=device)  # (A,) sentences still searching
+    limits = limits.clone()
+    scores = torch.full((B, K), -math.inf, device=device)  # (A, K) log-probabilities of the live
+    scores[:, 0] = 0.0  # all K rows start identical: only one may extend, else the beam fills with copies
+    history = torch.empty((B * K, 0), dtype=torch.long, device=device)  # (A*K, t) tokens so far
+    tokens = torch.full((B * K,), bos, dtype=torch.long, device=device)
+    best_scores = torch.full((B,), -math.inf, device=device)
+    best_tokens = torch.full((B, int(limits.max())), eos, dtype=torch.long, device=device)
+    best_lengths = torch.zeros(B, dtype=torch.long, device=device)
+    ended_count = torch.zeros(B, dtype=torch.long, device=device)
+    rank = torch.arange(2 * K, device=device)
+    for t in range(best_tokens.size(1)):
+        A = active.numel()
+        log_probs, cache = head.step(tokens, memory, memory_mask, cache)  # (A*K, V)
+        V = log_probs.size(1)
+        if no_repeat_ngram:
+            log_probs = block_repeated_ngrams(history, log_probs, no_repeat_ngram)
+        at_limit = (t + 1 >= limits[active]).repeat_interleave(K)
+        log_probs = _forbid(log_probs, head, bos, eos, at_limit)
+        candidates = (scores.reshape(-1, 1) + log_probs).view(A, K * V)
+        top_scores, top_ids = candidates.topk(2 * K, dim=1)  # (A, 2K), best first
+        origin, token = top_ids // V, top_ids % V  # which live hypothesis, which next token
+        ending = (token == eos) & (rank < K) & torch.isfinite(top_scores)
+        # Hypotheses that end here: keep each sentence's best if it beats the best so far.
+        normalized = torch.where(ending, top_scores / length_penalty(t + 1, alpha), -math.inf)
+        value, position = normalized.max(dim=1)  # (A,)
+        better = value > best_scores[active]
+        if better.any():
+            sentences = active[better]
+            source_rows = (better.nonzero().squeeze(1) * K) + origin[better, position[better]]
+            best_scores[sentences] = value[better]
+            best_tokens[sentences, :t] = history[source_rows]
+            best_lengths[sentences] = t
+        ended_count[active] += ending.sum(dim=1)
+        # The K best extensions that do not end live on.
+        live, pick = top_scores.masked_fill(token == eos, -math.inf).topk(K, dim=1)  # (A, K)
+        parents = (torch.arange(A, device=device).unsqueeze(1) * K + origin.gather(1, pick)).view(-1)
+        bound = live[:, 0] / length_penalty(limits[active], alpha) if alpha >= 0 else live[:, 0] + math.inf
+        done = (
+            (ended_count[active] >= K)
+            | (best_scores[active] >= bound)
+            | (t + 1 >= limits[active])
+            | torch.isinf(live[:, 0])
+        )
+        if done.all():
+            break
+        keep = (~done).nonzero().squeeze(1)  # (A',)
+        kept_rows = parents.view(A, K)[keep].reshape(-1)  # (A'*K,)
+        history = torch.cat([history[kept_rows], token.gather(1, pick)[keep].reshape(-1, 1)], dim=1)
+        tokens = history[:, -1]
+        cache = head.decoder.reorder_cache(cache, kept_rows)
+        if keep.numel() < A:  # all K rows of a sentence share its memory: only drop sentences
+            memory = memory.view(A, K, *memory.shape[1:])[keep].flatten(0, 1)
+            memory_mask = memory_mask.view(A, K, -1)[keep].flatten(0, 1)
+        scores, active = live[keep], active[keep]
+    return _token_lists(best_tokens, best_lengths)
