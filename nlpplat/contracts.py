@@ -147,9 +147,14 @@ class DatasetSpec:
     task:      the task whose reader understands the files
     files:     split ("train", "dev", "test") -> file name inside the dataset folder;
                a name ending in ``.gz`` also matches the uncompressed file and vice versa
+    extra_files: split -> further files of the split, which lie beside its file (e.g. the
+               target-language side ``train.de.gz`` of translation's ``train.en.gz``);
+               the task reads them (:meth:`Task.files`)
     directory: the folder under ``$NLPPLAT_DATA_DIR`` and the cache (default: ``name``)
-    urls:      split -> download URL; empty for data that must be imported by hand
-    sha256:    split -> hex digest of the downloaded file
+    urls:      split (or extra file name) -> download URL; empty for data that must be
+               imported by hand
+    sha256:    split (or extra file name) -> hex digest of the downloaded file's content
+               (decompressed, for a file name ending in ``.gz``)
     language:  language code for the tokenizer used by ``predict_text``
     license, citation, description: shown by ``nlpplat datasets``
     manual:    how to obtain licence-gated data (shown when it is missing)
@@ -161,6 +166,7 @@ class DatasetSpec:
     name: str
     task: str
     files: Mapping[str, str]
+    extra_files: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     directory: str = ""
     urls: Mapping[str, str] = field(default_factory=dict)
     sha256: Mapping[str, str] = field(default_factory=dict)
@@ -175,6 +181,10 @@ class DatasetSpec:
     @property
     def folder(self) -> str:
         return self.directory or self.name
+
+    def split_files(self, split: str) -> dict[str, str]:
+        """Download key (split, or file name for an extra file) -> file name, for ``split``."""
+        return {split: self.files[split], **{name: name for name in self.extra_files.get(split, ())}}
 
 
 class Task:

@@ -10,6 +10,7 @@ works, one error names the files expected and where to put them.
 from __future__ import annotations
 
 import glob
+import gzip
 import hashlib
 import os
 import shutil
@@ -84,7 +85,7 @@ def resolve_files(
     for split in missing:
         for folder in search_folders(spec):
             path = find_in(folder, spec.files[split])
-            if path:
+            if path and all(find_in(folder, name) for name in spec.extra_files.get(split, ())):
                 found[split] = path
                 break
     missing = [split for split in wanted if split not in found]
@@ -93,10 +94,13 @@ def resolve_files(
         _generate(spec, folder)
         found.update({split: folder / spec.files[split] for split in missing})
         missing = []
-    if missing and download and all(split in spec.urls for split in missing):
+    if missing and download and all(key in spec.urls for split in missing for key in spec.split_files(split)):
         folder = cache_root() / "datasets" / spec.folder
         for split in missing:
-            found[split] = download_file(spec.urls[split], folder / spec.files[split], spec.sha256.get(split))
+            for key, name in spec.split_files(split).items():
+                if not find_in(folder, name):
+                    download_file(spec.urls[key], folder / name, spec.sha256.get(key))
+            found[split] = find_in(folder, spec.files[split])  # type: ignore[assignment]
         missing = []
     if missing:
         raise MissingDataError(_missing_message(spec, missing))
@@ -109,12 +113,13 @@ def _generate(spec: DatasetSpec, folder: Path) -> None:
     with tempfile.TemporaryDirectory(dir=folder.parent) as temporary:
         spec.generate(Path(temporary))  # type: ignore[misc]
         folder.mkdir(exist_ok=True)
-        for name in spec.files.values():
-            os.replace(Path(temporary) / name, folder / name)
+        for split in spec.files:
+            for name in spec.split_files(split).values():
+                os.replace(Path(temporary) / name, folder / name)
 
 
 def _missing_message(spec: DatasetSpec, missing: list[str]) -> str:
-    files = ", ".join(spec.files[split] for split in missing)
+    files = ", ".join(name for split in missing for name in spec.split_files(split).values())
     places = " or ".join(str(folder) for folder in search_folders(spec))
     how = spec.manual or (
         "It could not be downloaded (offline?)." if spec.urls else "It has no download source."
@@ -126,7 +131,11 @@ def _missing_message(spec: DatasetSpec, missing: list[str]) -> str:
 
 
 def download_file(url: str, destination: Path, sha256: str | None) -> Path:
-    """Download ``url`` to ``destination`` with a progress bar, checking ``sha256``."""
+    """Download ``url`` to ``destination`` with a progress bar, checking ``sha256``.
+
+    The digest is of the file's content: of the decompressed bytes for a ``.gz``
+    destination, so that one digest fits a corpus whether it is stored compressed or not.
+    """
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -144,6 +153,11 @@ def download_file(url: str, destination: Path, sha256: str | None) -> Path:
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise MissingDataError(f"Could not download {url}: {error}") from None
+    if destination.name.endswith(".gz"):
+        digest = hashlib.sha256()
+        with gzip.open(partial, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     if sha256 and digest.hexdigest() != sha256:
         partial.unlink(missing_ok=True)
         raise NlpplatError(f"{url}: sha256 is {digest.hexdigest()}, expected {sha256}; the file was not kept")

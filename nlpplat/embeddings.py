@@ -27,6 +27,7 @@ _DIGITS = re.compile(r"\d")
 class EmbeddingConfig:
     word_dim: int = 100  # word embedding width; randomly initialised (no pretrained vectors)
     lowercase: bool = True  # case is left to the character features, which see it
+    zero_digits: bool = True  # every digit becomes 0: numbers share statistics (Lample et al. 2016)
     min_count: int = 1  # words seen fewer times in training become <unk>
     word_dropout: float = 0.5  # probability of replacing a training singleton by <unk>
     char_dim: int = 30  # character embedding width (Ma & Hovy 2016)
@@ -47,7 +48,8 @@ class TokenVocab:
         self.singletons: list[int] = []  # ids of words seen exactly once in training
 
     def normalise(self, token: str) -> str:
-        token = _DIGITS.sub("0", token)  # numbers share statistics (Lample et al. 2016)
+        if self.config.zero_digits:
+            token = _DIGITS.sub("0", token)
         return token.lower() if self.config.lowercase else token
 
     def fit(self, sentences: Iterable[Sequence[str]]) -> TokenVocab:

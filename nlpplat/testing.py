@@ -87,9 +87,10 @@ token embedder with tiny sizes and :class:`LinearBackbone`, so only the task is 
 :func:`check_task_config`
     Identity attributes are set and typed; ``Config()`` builds the default configuration.
 :func:`check_reader`
-    ``read`` returns a non-empty list whose examples have non-empty lists of string
-    tokens; the same file gzipped reads the same; a missing file is an
-    :class:`~nlpplat.NlpplatError` (one line for the user), not a traceback.
+    ``read`` returns a non-empty list whose examples have (after ``fit``) non-empty lists
+    of string tokens; the same file gzipped (every file of ``Task.files``) reads the same;
+    a missing file is an :class:`~nlpplat.NlpplatError` (one line for the user), not a
+    traceback.
 :func:`check_prediction_round_trip`
     ``write_predictions`` of gold predictions writes a file that ``read`` reads back to
     the same tokens and the same gold, so prediction files are in the data's own format.
@@ -636,6 +637,47 @@ class LinearBackbone(Backbone):
     def build_encoder(cls, config: LinearConfig, input_dim: int) -> Encoder:
         return LinearEncoder(config, input_dim)
 
+    @classmethod
+    def build_decoder(cls, config: LinearConfig, memory_dim: int) -> Decoder:
+        return LinearDecoder(config, memory_dim)
+
+
+class LinearDecoder(Decoder):
+    """Each target position on its own plus the mean of the memory: ``tanh(W x_s + U m̄)``.
+
+    Trivially causal and cache-free (the cache holds only ``m̄``), for testing generating
+    tasks without a real architecture.
+    """
+
+    def __init__(self, config: LinearConfig, memory_dim: int):
+        super().__init__()
+        self.input_dim = self.output_dim = config.width
+        self.linear = nn.Linear(config.width, config.width)
+        self.context = nn.Linear(memory_dim, config.width, bias=False)
+
+    def start(self, memory: Tensor, memory_mask: Tensor) -> dict[str, Any]:
+        weights = memory_mask.float() / memory_mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, T)
+        return {"context": self.context(torch.bmm(weights.unsqueeze(1), memory).squeeze(1))}  # (B, width)
+
+    def step(
+        self, inputs: Tensor, memory: Tensor, memory_mask: Tensor, cache: dict[str, Any]
+    ) -> tuple[Tensor, dict[str, Any]]:
+        return torch.tanh(self.linear(inputs) + cache["context"]), cache
+
+    def forward(self, inputs: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
+        context = self.start(memory, memory_mask)["context"]
+        return torch.tanh(self.linear(inputs) + context.unsqueeze(1))
+
+    def reorder_cache(self, cache: dict[str, Any], indices: Tensor) -> dict[str, Any]:
+        return {"context": cache["context"].index_select(0, indices)}
+
+
+def _build_head(task: Task, input_dim: int) -> nn.Module:
+    """The task's head for ``input_dim``-wide states, around the kit's decoder if it generates."""
+    if task.requires_decoder:
+        return task.build_head(input_dim, LinearBackbone.build_decoder(LinearConfig(), input_dim))
+    return task.build_head(input_dim)
+
 
 def _tiny_embeddings() -> Any:
     from nlpplat.embeddings import EmbeddingConfig
@@ -719,6 +761,7 @@ def check_reader(task_cls: type[Task], sample: str | os.PathLike[str], config: A
 
     task = _make_task(task_cls, config)
     examples = _read(task, sample)
+    task.fit(examples)  # tokens may depend on what fit learns (subword vocabularies)
     for index, example in enumerate(examples):
         tokens = task.tokens(example)
         assert isinstance(tokens, list) and tokens and all(isinstance(t, str) and t for t in tokens), (
@@ -726,9 +769,12 @@ def check_reader(task_cls: type[Task], sample: str | os.PathLike[str], config: A
             "expected a non-empty list of non-empty strings"
         )
     with tempfile.TemporaryDirectory() as folder:
-        packed = Path(folder) / (Path(sample).name + ".gz")
-        with open(sample, "rb") as source, gzip.open(packed, "wb") as target:
-            shutil.copyfileobj(source, target)
+        files = task.files(Path(sample))  # one file, or several (PREFIX.en + PREFIX.de)
+        for file in files:
+            with open(file, "rb") as source, gzip.open(Path(folder) / (file.name + ".gz"), "wb") as target:
+                shutil.copyfileobj(source, target)
+        single = files == [Path(sample)]
+        packed = Path(folder) / (Path(sample).name + (".gz" if single else ""))
         try:
             again = task.read(packed)
         except Exception as error:
@@ -799,9 +845,9 @@ def check_task_state(task_cls: type[Task], sample: str | os.PathLike[str], confi
         f"{_task_name(task_cls)}: a task restored from state_dict() makes different targets"
     )
     with _seeded(0):
-        shapes = {k: tuple(v.shape) for k, v in task.build_head(8).state_dict().items()}
+        shapes = {k: tuple(v.shape) for k, v in _build_head(task, 8).state_dict().items()}
     with _seeded(0):
-        again = {k: tuple(v.shape) for k, v in restored.build_head(8).state_dict().items()}
+        again = {k: tuple(v.shape) for k, v in _build_head(restored, 8).state_dict().items()}
     assert shapes == again, (
         f"{_task_name(task_cls)}: a task restored from state_dict() builds a different head: {shapes} != {again}"
     )
@@ -1032,7 +1078,13 @@ def check_dataset_spec(spec: DatasetSpec, task_cls: type[Task] | None = None) ->
         assert isinstance(name, str) and _PLAIN_NAME.fullmatch(name), (
             f"{who}: {split} is {name!r}; expected a plain file or folder name, no path"
         )
-    assert set(spec.urls) <= set(spec.files), f"{who}: urls for splits it has no file for"
+    assert set(spec.extra_files) <= set(spec.files), f"{who}: extra_files for splits it has no file for"
+    for names in spec.extra_files.values():
+        assert all(isinstance(n, str) and _PLAIN_NAME.fullmatch(n) for n in names), (
+            f"{who}: extra_files should be plain file names, got {names!r}"
+        )
+    keys = {key for split in spec.files for key in spec.split_files(split)}
+    assert set(spec.urls) <= keys, f"{who}: urls for splits (or extra files) it has no file for"
     for split, url in spec.urls.items():
         assert "://" in url, f"{who}: the {split} URL {url!r} is not a URL"
         digest = spec.sha256.get(split, "")
@@ -1082,9 +1134,10 @@ def check_dataset_files(
             other.mkdir()
             spec.generate(other)
             for split, path in paths.items():
-                assert path.read_bytes() == (other / spec.files[split]).read_bytes(), (
-                    f"{who}: generating it twice gives different {spec.files[split]}; seed the generator"
-                )
+                for name in spec.split_files(split).values():
+                    assert (path.parent / name).read_bytes() == (other / name).read_bytes(), (
+                        f"{who}: generating it twice gives different {name}; seed the generator"
+                    )
         if task_cls is not None:
             config = apply(task_cls.Config(), spec.task_defaults, "task")
             task = _make_task(task_cls, config, spec.language)
