@@ -1,0 +1,216 @@
+"""The host's generation: beam search is exact where it can be, batching changes nothing,
+limits and n-gram blocking hold, sampling is reproducible, finished rows leave the batch."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from nlpplat import Decoder
+from nlpplat.errors import ConfigError
+from nlpplat.generation import (
+    GenerationSettings,
+    TargetDecoder,
+    block_repeated_ngrams,
+    generate,
+    label_smoothed_loss,
+    length_penalty,
+)
+
+PAD, BOS, EOS = 0, 1, 2
+WORDS = (3, 4, 5)
+V = 6
+
+
+class MarkovDecoder(Decoder):
+    """The next token depends on the last one only, through a fixed table of log-probabilities.
+
+    The host embeds the last token as a one-hot vector (identity embedding), so this decoder
+    reads it back with argmax; its "state" is the table row, and an identity output layer
+    turns it into logits. It records the batch size of every step.
+    """
+
+    def __init__(self, table: torch.Tensor):
+        super().__init__()
+        self.input_dim = self.output_dim = V
+        self.table = table
+        self.batch_sizes: list[int] = []
+
+    def start(self, memory, memory_mask):
+        return {}
+
+    def step(self, inputs, memory, memory_mask, cache):
+        self.batch_sizes.append(inputs.size(0))
+        return self.table[inputs.argmax(dim=-1)], cache
+
+    def forward(self, inputs, memory, memory_mask):
+        return self.table[inputs.argmax(dim=-1)]
+
+    def reorder_cache(self, cache, indices):
+        return cache
+
+
+def markov_head(seed: int) -> TargetDecoder:
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(V, V, generator=generator) * 2
+    logits[:, [PAD, BOS]] = -1e9  # finite: the identity output layer multiplies it by 0
+    head = TargetDecoder(MarkovDecoder(logits.log_softmax(dim=-1)), V, pad_id=PAD, tie=False)
+    with torch.no_grad():
+        head.embedding.weight.copy_(torch.eye(V))
+        head.output.weight.copy_(torch.eye(V))
+    return head
+
+
+def exhaustive_best(head: TargetDecoder, limit: int, alpha: float) -> list[int]:
+    """The best-scoring output by enumerating every sequence (the search beam search approximates)."""
+    table = head.decoder.table
+    best, best_score = None, -math.inf
+    for length in range(limit):  # `length` words, then EOS; at most limit - 1 words
+        for words in itertools.product(WORDS, repeat=length):
+            sequence = [BOS, *words, EOS]
+            score = sum(table[a, b].item() for a, b in itertools.pairwise(sequence))
+            score /= length_penalty(length + 1, alpha)
+            if score > best_score:
+                best, best_score = list(words), score
+    return best
+
+
+def source(lengths: list[int], width: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    T = max(lengths)
+    memory = torch.randn(len(lengths), T, width, generator=torch.Generator().manual_seed(7))
+    mask = torch.arange(T)[None, :] < torch.tensor(lengths)[:, None]
+    return memory, mask
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 1.0])
+@pytest.mark.parametrize("seed", range(4))
+def test_a_wide_beam_finds_the_best_sequence(seed: int, alpha: float) -> None:
+    head = markov_head(seed)
+    memory, mask = source([4])
+    settings = GenerationSettings(beam=50, length_penalty=alpha, max_length_ratio=1.0, max_length_offset=0)
+    [output] = generate(head, memory, mask, settings, bos=BOS, eos=EOS)
+    assert output == exhaustive_best(head, limit=4, alpha=alpha)
+
+
+def test_beam_of_one_is_greedy() -> None:
+    head = markov_head(3)
+    memory, mask = source([5, 3, 8])
+    greedy = generate(head, memory, mask, GenerationSettings(decoding="greedy"), bos=BOS, eos=EOS)
+    beam = generate(head, memory, mask, GenerationSettings(beam=1), bos=BOS, eos=EOS)
+    assert greedy == beam
+
+
+def test_outputs_respect_the_length_limit() -> None:
+    head = markov_head(1)
+    with torch.no_grad():
+        head.decoder.table[:, EOS] = -50.0  # the model would never stop by itself
+    memory, mask = source([2, 6])
+    for decoding in ("greedy", "beam", "sample"):
+        settings = GenerationSettings(decoding=decoding, max_length_ratio=1.5, max_length_offset=1)
+        outputs = generate(head, memory, mask, settings, bos=BOS, eos=EOS)
+        # limit = ceil(1.5 * source + 1) tokens, the last of them EOS
+        assert [len(output) for output in outputs] == [3, 9], decoding
+
+
+def test_finished_sentences_leave_the_batch() -> None:
+    head = markov_head(2)
+    memory, mask = source([1, 30])  # limits 4 and 55: the short one ends long before the other
+    with torch.no_grad():
+        head.decoder.table[:, EOS] = -50.0
+    generate(head, memory, mask, GenerationSettings(decoding="greedy"), bos=BOS, eos=EOS)
+    sizes = head.decoder.batch_sizes
+    assert sizes[0] == 2 and sizes[-1] == 1 and len(sizes) == 55
+    head.decoder.batch_sizes.clear()
+    generate(head, memory, mask, GenerationSettings(beam=3), bos=BOS, eos=EOS)
+    assert head.decoder.batch_sizes[0] == 6 and head.decoder.batch_sizes[-1] == 3
+
+
+def test_no_repeated_ngrams() -> None:
+    head = markov_head(0)
+    with torch.no_grad():
+        head.decoder.table[:, EOS] = -50.0
+        head.decoder.table[3, 3] = 0.0  # the model loves "3 3 3 3 …"
+    memory, mask = source([6])
+    for decoding in ("greedy", "beam"):
+        [output] = generate(
+            head, memory, mask, GenerationSettings(decoding=decoding, no_repeat_ngram=2), bos=BOS, eos=EOS
+        )
+        bigrams = list(itertools.pairwise(output))
+        assert len(bigrams) == len(set(bigrams)), (decoding, output)
+
+
+def test_block_repeated_ngrams_bans_exactly_the_completions() -> None:
+    history = torch.tensor([[3, 4, 5, 3], [3, 3, 3, 3]])
+    blocked = block_repeated_ngrams(history, torch.zeros(2, V), n=2)
+    assert blocked[0].isinf().tolist() == [False, False, False, False, True, False]  # 3 was followed by 4
+    assert blocked[1].isinf().tolist() == [False, False, False, True, False, False]
+    assert torch.equal(block_repeated_ngrams(history[:, :1], torch.zeros(2, V), n=2), torch.zeros(2, V))
+
+
+def test_sampling_is_reproducible_and_truncation_works() -> None:
+    head = markov_head(4)
+    memory, mask = source([5, 5, 5, 5])
+
+    def sample(seed: int, **settings) -> list[list[int]]:
+        config = GenerationSettings(decoding="sample", **settings)
+        return generate(
+            head, memory, mask, config, bos=BOS, eos=EOS, generator=torch.Generator().manual_seed(seed)
+        )
+
+    assert sample(1) == sample(1)
+    assert sample(1) != sample(2)
+    greedy = generate(head, memory, mask, GenerationSettings(decoding="greedy"), bos=BOS, eos=EOS)
+    assert sample(3, top_k=1) == greedy
+    assert sample(3, top_p=1e-6) == greedy
+    assert sample(3, temperature=1e-4) == greedy
+
+
+@pytest.mark.parametrize("backbone", ["rnn", "lstm", "transformer"])
+@pytest.mark.parametrize("decoding", ["greedy", "beam"])
+def test_a_sentence_decodes_the_same_alone_and_in_a_padded_batch(backbone: str, decoding: str) -> None:
+    from nlpplat.plugins import make_plugin_host
+    from nlpplat.registry import build_registry
+
+    backbone_cls = build_registry(make_plugin_host()).backbone(backbone)
+    small = {"transformer": {"d_model": 16, "heads": 2, "layers": 2, "ff": 32}}.get(backbone, {"hidden": 8})
+    import dataclasses
+
+    torch.manual_seed(0)
+    decoder = backbone_cls.build_decoder(dataclasses.replace(backbone_cls.Config(), **small), 12)
+    head = TargetDecoder(decoder, 20).eval()
+    memory, mask = source([5, 2, 7], width=12)
+    settings = GenerationSettings(decoding=decoding, beam=4)
+    together = generate(head, memory, mask, settings, bos=BOS, eos=EOS)
+    for row in range(3):
+        length = int(mask[row].sum())
+        alone = generate(
+            head, memory[row : row + 1, :length], mask[row : row + 1, :length], settings, bos=BOS, eos=EOS
+        )
+        assert alone == [together[row]]
+
+
+def test_label_smoothing_and_padding() -> None:
+    logits = torch.tensor([[[4.0, 0.0, 0.0], [0.0, 4.0, 0.0]]])
+    targets = torch.tensor([[0, 2]])
+    plain = label_smoothed_loss(logits, targets, 0.0, pad_id=2)  # the second position is padding
+    assert plain.item() == pytest.approx(-torch.log_softmax(logits[0, 0], dim=-1)[0].item())
+    assert label_smoothed_loss(logits, targets, 0.1, pad_id=2) > plain
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="decoding"):
+        GenerationSettings(decoding="nucleus")
+    with pytest.raises(ConfigError, match="top_p"):
+        GenerationSettings(top_p=0.0)
+    assert GenerationSettings().parameters()["decoder"] == "beam"
+    assert GenerationSettings(decoding="sample", top_k=5).parameters()["top_k"] == 5
+
+
+def test_tying_needs_equal_widths() -> None:
+    decoder = MarkovDecoder(torch.zeros(V, V))
+    decoder.output_dim = V + 1
+    with pytest.raises(ConfigError, match="cannot tie embeddings"):
+        TargetDecoder(decoder, V)
