@@ -111,11 +111,13 @@ class TargetDecoder(nn.Module):
         """tokens (...) long -> (..., E)."""
         return self.embedding(tokens) * self.scale
 
+    def logits_weight(self) -> Tensor:
+        """(V, D): the output projection, which is the embedding matrix when tied."""
+        return self.embedding.weight if self.output is None else self.output.weight
+
     def logits(self, states: Tensor) -> Tensor:
         """states (..., D) -> (..., V)."""
-        if self.output is None:
-            return F.linear(states, self.embedding.weight)
-        return self.output(states)
+        return F.linear(states, self.logits_weight())
 
     def forward(self, prefix: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
         return self.logits(self.decoder(self.embed(prefix), memory, memory_mask))

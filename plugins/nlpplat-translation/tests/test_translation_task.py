@@ -40,7 +40,9 @@ def test_plugin_registers_the_task_and_every_multi30k_direction() -> None:
     names = [
         f"multi30k-{s}-{t}" for s in ("en", "de", "fr", "cs") for t in ("en", "de", "fr", "cs") if s != t
     ]
-    testing.check_plugin(nlpplat_translation.plugin, tasks=["translation"], datasets=[*names, "demo"])
+    testing.check_plugin(
+        nlpplat_translation.plugin, tasks=["translation"], datasets=[*names, "demo"], commands=["export"]
+    )
 
 
 def test_dataset_specs_are_valid() -> None:
