@@ -1,7 +1,7 @@
 """Generation speed: the KV cache against recomputing the prefix, beam search against greedy.
 
     python benchmarks/generation.py [--threads 1] [--sentences 64] [--length 30] [--repeats 3]
-    python benchmarks/generation.py --run RUN_DIR [--run RUN_DIR ...]   # trained translation runs
+    python benchmarks/generation.py --run RUN_DIR [--run RUN_DIR ...] [--ctranslate2]   # trained runs
 
 Part 1 (no data needed) builds every backbone's decoder at its default size behind the
 host's :class:`~nlpplat.generation.TargetDecoder` (an 8,000-piece vocabulary, tied
@@ -17,7 +17,11 @@ embeddings) over random encoder states of a batch of ``--sentences`` sources (le
   ``greedy``, same model and batch, outputs of the same fixed length.
 
 Part 2 (``--run``): for each trained translation run, beam-5 translation of its test set
-as ``nlpplat evaluate`` does it, in sentences/s and target tokens/s.
+as ``nlpplat evaluate`` does it, in sentences/s and target tokens/s. With
+``--ctranslate2`` (CTranslate2 installed), each ``transformer`` run is also exported
+(``nlpplat export ctranslate2``) and its test set translated by CTranslate2 float32 with
+the same beam size and batch size; the table gives ours / CTranslate2, and how many of the
+first 100 test sentences get the same greedy translation from both.
 
 Each time is the median of ``--repeats`` runs; one torch thread by default, as the
 translation issue compares one thread against one thread.
@@ -39,6 +43,7 @@ from nlpplat.plugins import make_plugin_host
 from nlpplat.registry import build_registry
 
 VOCAB, BOS, EOS = 8000, 2, 3
+BEAM = 5  # the beam of every beam-search measurement
 
 
 def median_seconds(function: Callable[[], object], repeats: int) -> float:
@@ -110,7 +115,7 @@ def measure_backbone(
         "greedy": lambda: generate(
             head, memory, mask, dataclasses.replace(limit, decoding="greedy"), BOS, EOS
         ),
-        "beam": lambda: generate(head, memory, mask, dataclasses.replace(limit, beam=5), BOS, EOS),
+        "beam": lambda: generate(head, memory, mask, dataclasses.replace(limit, beam=BEAM), BOS, EOS),
     }
     times: dict[str, list[float]] = {key: [] for key in runs}
     for _ in range(arguments.repeats):  # interleaved, so that a busy moment hits all alike
@@ -123,22 +128,25 @@ def measure_backbone(
     )
 
 
-def runs_part(run_dirs: list[str], repeats: int) -> None:
+def runs_part(run_dirs: list[str], repeats: int, with_ctranslate2: bool = False) -> None:
 
     registry = build_registry(make_plugin_host())
-    print("| run | backbone | decoding | sentences/s | target tokens/s |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| run | backbone | decoding | sentences/s | target tokens/s | CTranslate2 sentences/s | ours / CTranslate2 | same greedy |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for run_dir in run_dirs:
-        print(measure_run(run_dir, registry, repeats))
+        print(measure_run(run_dir, registry, repeats, with_ctranslate2))
 
 
-def measure_run(run_dir: str, registry: object, repeats: int) -> str:
+def measure_run(run_dir: str, registry: object, repeats: int, with_ctranslate2: bool) -> str:
     """One table row: beam search over the run's test set, as ``nlpplat evaluate`` runs it."""
     from nlpplat.evaluation import predict
     from nlpplat.inference import split_path
     from nlpplat.runs import load_run
 
     loaded = load_run(run_dir, registry)
+    loaded.task.config = dataclasses.replace(loaded.task.config, decoding="beam", beam=BEAM)
     examples = loaded.task.read(split_path(loaded.config, registry, "test"))
     outputs: list[str] = []
 
@@ -150,10 +158,57 @@ def measure_run(run_dir: str, registry: object, repeats: int) -> str:
     seconds = median_seconds(translate, repeats)
     tokens = sum(len(loaded.task.subwords.target_ids(text)) + 1 for text in outputs)  # pieces + EOS
     decoding = loaded.task.decoding_parameters()
-    return (
+    row = (
         f"| {run_dir} | {loaded.config.run.backbone} | {decoding.get('decoder')} {decoding.get('beam', '')} | "
         f"{len(examples) / seconds:.1f} | {tokens / seconds:.0f} |"
     )
+    if not with_ctranslate2 or loaded.config.run.backbone != "transformer":
+        return row + " | | |"
+    ct2_seconds, same = measure_ctranslate2(run_dir, registry, loaded, examples, repeats)
+    return row + f" {len(examples) / ct2_seconds:.1f} | {ct2_seconds / seconds:.2f} | {same} / 100 |"
+
+
+def measure_ctranslate2(
+    run_dir: str, registry: object, loaded: object, examples: list, repeats: int
+) -> tuple[float, int]:
+    """CTranslate2's seconds for the test set (same beam and batch size), and greedy agreement."""
+    import math
+    import tempfile
+
+    import ctranslate2
+
+    from nlpplat_translation.export import export_ctranslate2
+
+    task, config = loaded.task, loaded.task.config
+    with tempfile.TemporaryDirectory() as folder:
+        export_ctranslate2(run_dir, folder, registry)
+        translator = ctranslate2.Translator(folder, device="cpu", intra_threads=torch.get_num_threads())
+        sources = [task.tokens(example) for example in examples]
+        limit = (
+            math.ceil(config.max_length_ratio * max(len(s) for s in sources) + config.max_length_offset) - 1
+        )
+
+        def translate() -> None:
+            translator.translate_batch(
+                sources,
+                beam_size=config.beam,
+                length_penalty=config.length_penalty,
+                max_batch_size=loaded.config.train.eval_batch_size,
+                max_decoding_length=limit,
+            )
+
+        seconds = median_seconds(translate, repeats)
+        greedy = dataclasses.replace(config, decoding="greedy")  # config: beam search, as measured
+        task.config = greedy
+        ours = loaded.predict(examples[:100])
+        task.config = config
+        same = 0
+        for pieces, translation in zip(sources[:100], ours, strict=True):
+            # Our limit counts EOS; CTranslate2's max_decoding_length does not.
+            limit = math.ceil(greedy.max_length_ratio * len(pieces) + greedy.max_length_offset) - 1
+            [theirs] = translator.translate_batch([pieces], beam_size=1, max_decoding_length=limit)
+            same += task.subwords.target.decode(theirs.hypotheses[0]) == translation
+    return seconds, same
 
 
 def main() -> None:
@@ -163,10 +218,11 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=30, help="output tokens in the synthetic part")
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions (the median is shown)")
     parser.add_argument("--run", action="append", default=[], help="a trained translation run directory")
+    parser.add_argument("--ctranslate2", action="store_true", help="also CTranslate2 on transformer runs")
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
     if arguments.run:
-        runs_part(arguments.run, arguments.repeats)
+        runs_part(arguments.run, arguments.repeats, arguments.ctranslate2)
     else:
         synthetic_part(arguments)
 

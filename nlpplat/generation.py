@@ -311,8 +311,10 @@ def beam_search(
     """
     B, K, device = memory.size(0), beam, memory.device
     rows = torch.arange(B, device=device).repeat_interleave(K)
+    # The per-source work of start() is done once per sentence, then its cache is copied to
+    # the K rows (a decoder may share rather than copy what depends on the source alone).
+    cache = head.decoder.reorder_cache(head.start(memory, memory_mask), rows)
     memory, memory_mask = memory[rows], memory_mask[rows]  # (B*K, T, M), (B*K, T)
-    cache = head.start(memory, memory_mask)
     active = torch.arange(B, device=device)  # (A,) sentences still searching
     limits = limits.clone()
     scores = torch.full((B, K), -math.inf, device=device)  # (A, K) log-probabilities of the live

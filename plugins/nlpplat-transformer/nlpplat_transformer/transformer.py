@@ -172,7 +172,7 @@ class DecoderBlock(nn.Module):
     """A pre-LN decoder block: causal self-attention, cross-attention, feed-forward.
 
     ``forward(x (B, L, C), keys, values (B, H, T, S), allowed (B, 1, 1, T)) -> (B, L, C)``;
-    :meth:`step` computes one new position from the cached keys and values of the others.
+    :meth:`TransformerDecoder.step` runs the same three sublayers for one new position.
     """
 
     def __init__(self, config: TransformerConfig, memory_dim: int):
@@ -188,14 +188,6 @@ class DecoderBlock(nn.Module):
         x = x + self.attn(self.ln_1(x), None, causal=True)
         x = x + self.cross(self.ln_2(x), keys, values, allowed)
         return x + self.ff(self.ln_3(x))
-
-    def step(
-        self, x: Tensor, past_k: Tensor, past_v: Tensor, keys: Tensor, values: Tensor, allowed: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v)
-        x = x + attended
-        x = x + self.cross(self.ln_2(x), keys, values, allowed)
-        return x + self.ff(self.ln_3(x)), past_k, past_v
 
 
 def sinusoidal_positions(length: int, width: int) -> Tensor:
@@ -320,8 +312,9 @@ class TransformerDecoder(Decoder):
     ``forward(inputs (B, L, C), memory (B, T, M), memory_mask (B, T)) -> states (B, L, C)``;
     ``input_dim = output_dim = C``, so the host may tie the target embedding to the output
     projection. The cache holds, per block, the self-attention keys and values of the
-    positions generated so far (B, H, t, S) and the cross-attention keys and values of the
-    source (B, H, T, S), computed once in :meth:`start`.
+    positions generated so far (N, H, t, S), and the cross-attention keys and values of
+    each source (sources, H, T, S), computed once in :meth:`start` and shared by all the
+    rows (beam hypotheses) that read the same source (``rows``: N -> source).
     """
 
     def __init__(self, config: TransformerConfig, memory_dim: int):
@@ -347,33 +340,61 @@ class TransformerDecoder(Decoder):
         empty = memory.new_zeros(B, H, 0, self.config.d_model // H)
         return {
             "position": 0,
-            "allowed": allowed_keys(memory_mask),
             "self": [(empty, empty) for _ in self.blocks],
-            "memory": [block.cross.memory_keys_values(memory) for block in self.blocks],
+            # Cross-attention keys and values, one row per source (contiguous: rows are
+            # selected from them when sources leave the batch), and which source each
+            # decoder row reads. Beam search keeps K rows per source: they share these.
+            "memory": [
+                tuple(t.contiguous() for t in block.cross.memory_keys_values(memory)) for block in self.blocks
+            ],
+            "allowed": allowed_keys(memory_mask),  # (sources, 1, 1, T)
+            "rows": torch.arange(B, device=memory.device),
         }
 
     def step(
         self, inputs: Tensor, memory: Tensor, memory_mask: Tensor, cache: dict[str, Any]
     ) -> tuple[Tensor, dict[str, Any]]:
-        position = cache["position"]
-        x = self.dropout(inputs.unsqueeze(1) + self.positions(1, offset=position))  # (B, 1, C)
+        position, rows = cache["position"], cache["rows"]
+        x = self.dropout(inputs.unsqueeze(1) + self.positions(1, offset=position))  # (N, 1, C)
+        sources = cache["allowed"].size(0)
+        group = rows.numel() // sources
+        # When the rows are the sources' hypotheses in blocks (beam search: K per source, in
+        # order), each block's K positions attend to their source as K queries of one row:
+        # no copy of the source's keys and values per hypothesis.
+        grouped = group * sources == rows.numel() and torch.equal(
+            rows, torch.arange(sources, device=rows.device).repeat_interleave(group)
+        )
         past = []
         for block, (past_k, past_v), (keys, values) in zip(
             self.blocks, cache["self"], cache["memory"], strict=True
         ):
-            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, cache["allowed"])
+            attended, past_k, past_v = block.attn.step(block.ln_1(x), past_k, past_v)
+            x = x + attended
+            query = block.ln_2(x)  # (N, 1, C)
+            if grouped:
+                crossed = block.cross(query.view(sources, group, -1), keys, values, cache["allowed"])
+            else:
+                picked = (keys.index_select(0, rows), values.index_select(0, rows))
+                crossed = block.cross(query, *picked, cache["allowed"].index_select(0, rows))
+            x = x + crossed.reshape(x.shape)
+            x = x + block.ff(block.ln_3(x))
             past.append((past_k, past_v))
         return self.ln_f(x).squeeze(1), {**cache, "position": position + 1, "self": past}
 
     def reorder_cache(self, cache: dict[str, Any], indices: Tensor) -> dict[str, Any]:
-        def pick(pairs: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
-            return [(k.index_select(0, indices), v.index_select(0, indices)) for k, v in pairs]
-
+        rows = cache["rows"].index_select(0, indices)
+        memory, allowed = cache["memory"], cache["allowed"]
+        used = torch.unique(rows)  # sorted
+        if used.numel() < allowed.size(0):  # sources that no row reads any more are dropped
+            memory = [(k.index_select(0, used), v.index_select(0, used)) for k, v in memory]
+            allowed = allowed.index_select(0, used)
+            rows = torch.searchsorted(used, rows)
         return {
             "position": cache["position"],
-            "allowed": cache["allowed"].index_select(0, indices),
-            "self": pick(cache["self"]),
-            "memory": pick(cache["memory"]),
+            "self": [(k.index_select(0, indices), v.index_select(0, indices)) for k, v in cache["self"]],
+            "memory": memory,
+            "allowed": allowed,
+            "rows": rows,
         }
 
 
