@@ -242,6 +242,15 @@ class Task:
         """The tokens the encoder reads for ``example``."""
         raise NotImplementedError
 
+    def length(self, example: Any) -> int:
+        """How long ``example`` is for batching: length-sorted buckets and token budgets.
+
+        Default: its number of tokens. A task that also produces a sequence of its own
+        (translation's target) returns the longer of the two, so that batches are padded
+        little on both sides.
+        """
+        return len(self.tokens(example))
+
     def fit(self, examples: Sequence[Any]) -> None:
         """Build label vocabularies from the training examples."""
         raise NotImplementedError

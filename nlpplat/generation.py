@@ -132,11 +132,24 @@ class TargetDecoder(nn.Module):
         states, cache = self.decoder.step(self.embed(tokens), memory, memory_mask, cache)
         return torch.log_softmax(self.logits(states).float(), dim=-1), cache
 
+    def loss(
+        self, prefix: Tensor, gold: Tensor, memory: Tensor, memory_mask: Tensor, smoothing: float = 0.0
+    ) -> Tensor:
+        """Teacher-forced, label-smoothed cross-entropy per real target token.
 
-def label_smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float, pad_id: int) -> Tensor:
-    """Mean cross-entropy per real target token, with label smoothing (Szegedy et al. 2016).
+        prefix, gold (B, S) long: the decoder's inputs and the tokens it should predict,
+        ``pad_id`` after the end. Only real positions are projected to the vocabulary: the
+        projection is the largest matrix product of a step, and padding would waste it.
+        """
+        states = self.decoder(self.embed(prefix), memory, memory_mask)  # (B, S, D)
+        real = gold != self.pad_id
+        return label_smoothed_loss(self.logits(states[real]), gold[real], smoothing)
 
-    logits (B, S, V), targets (B, S) long with ``pad_id`` where there is no token. The gold
+
+def label_smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float, pad_id: int = -100) -> Tensor:
+    """Mean cross-entropy per target token, with label smoothing (Szegedy et al. 2016).
+
+    logits (..., V), targets (...) long; positions holding ``pad_id`` are ignored. The gold
     token gets 1 - smoothing of the target distribution and the rest is spread evenly, which
     keeps the model from growing over-confident (Vaswani et al. 2017 use 0.1).
     """

@@ -56,7 +56,7 @@ class Collator:
         self.task, self.vocab = task, vocab
 
     def lengths(self, examples: Sequence[Any]) -> list[int]:
-        return [len(self.task.tokens(example)) for example in examples]
+        return [self.task.length(example) for example in examples]
 
     def __call__(self, examples: Sequence[Any]) -> Batch:
         # Encoding on the fly costs well under a second per CoNLL-2003 epoch; caching ids

@@ -214,3 +214,16 @@ def test_tying_needs_equal_widths() -> None:
     decoder.output_dim = V + 1
     with pytest.raises(ConfigError, match="cannot tie embeddings"):
         TargetDecoder(decoder, V)
+
+
+def test_loss_projects_only_real_positions_and_equals_the_full_loss() -> None:
+    from nlpplat_transformer.transformer import TransformerBackbone, TransformerConfig
+
+    torch.manual_seed(0)
+    decoder = TransformerBackbone.build_decoder(TransformerConfig(d_model=16, heads=2, layers=1, ff=32), 12)
+    head = TargetDecoder(decoder, 20).eval()
+    memory, mask = source([5, 3], width=12)
+    prefix = torch.tensor([[BOS, 7, 8, 9], [BOS, 5, PAD, PAD]])
+    gold = torch.tensor([[7, 8, 9, EOS], [5, EOS, PAD, PAD]])
+    full = label_smoothed_loss(head(prefix, memory, mask), gold, 0.1, pad_id=PAD)
+    assert head.loss(prefix, gold, memory, mask, 0.1).item() == pytest.approx(full.item(), rel=1e-6)

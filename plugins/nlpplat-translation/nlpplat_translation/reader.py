@@ -31,6 +31,7 @@ class Pair:
     path: str = "<text>"
     line: int = 0
     pieces: list[str] | None = field(default=None, repr=False, compare=False)  # source subwords (cache)
+    target_ids: list[int] | None = field(default=None, repr=False, compare=False)  # target subwords (cache)
 
 
 def _strip_gz(name: str) -> str:

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from nlpplat import Batch, Decoder, Task
 from nlpplat.errors import ConfigError
-from nlpplat.generation import GenerationSettings, TargetDecoder, generate, label_smoothed_loss
+from nlpplat.generation import GenerationSettings, TargetDecoder, generate
 from nlpplat.io import atomic_writer
 from nlpplat_translation import scoring
 from nlpplat_translation.reader import Pair, is_tsv, language_files, read_pairs
@@ -106,6 +106,14 @@ class TranslationTask(Task):
             example.pieces = self._subwords().source_pieces(example.source)
         return example.pieces
 
+    def target_ids(self, example: Pair) -> list[int]:
+        if example.target_ids is None:
+            example.target_ids = self._subwords().target_ids(example.target)
+        return example.target_ids
+
+    def length(self, example: Pair) -> int:
+        return max(len(self.tokens(example)), len(self.target_ids(example)) + 1)  # + BOS or EOS
+
     def fit(self, examples: Sequence[Pair]) -> None:
         config = self.config
         self.subwords = Subwords.learn(
@@ -124,8 +132,7 @@ class TranslationTask(Task):
 
     def targets(self, examples: Sequence[Pair], length: int) -> dict[str, Tensor]:
         """``prefix`` (B, S) = BOS + target pieces and ``gold`` (B, S) = target pieces + EOS, padded."""
-        subwords = self._subwords()
-        ids = [subwords.target_ids(pair.target) for pair in examples]
+        ids = [self.target_ids(pair) for pair in examples]
         width = max(len(row) for row in ids) + 1
         prefix = [[BOS, *row] + [PAD] * (width - len(row) - 1) for row in ids]
         gold = [[*row, EOS] + [PAD] * (width - len(row) - 1) for row in ids]
@@ -143,8 +150,8 @@ class TranslationTask(Task):
         )
 
     def loss(self, head: TargetDecoder, states: Tensor, batch: Batch) -> Tensor:
-        logits = head(batch.targets["prefix"], states, batch.mask)  # (B, S, V)
-        return label_smoothed_loss(logits, batch.targets["gold"], self.config.label_smoothing, PAD)
+        targets = batch.targets
+        return head.loss(targets["prefix"], targets["gold"], states, batch.mask, self.config.label_smoothing)
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[str]:
         ids = generate(head, states, batch.mask, self.config, bos=BOS, eos=EOS)
