@@ -180,10 +180,8 @@ def generate(
     """Decode every row of ``memory`` (B, T, M); return B token lists without BOS and EOS."""
     limits = max_lengths(memory_mask, settings)
     if settings.decoding == "beam" and settings.beam > 1:
-        return beam_search(
-            head, memory, memory_mask, bos, eos, limits, settings.beam, settings.length_penalty,
-            settings.no_repeat_ngram,
-        )  # fmt: skip
+        alpha, blocked = settings.length_penalty, settings.no_repeat_ngram
+        return beam_search(head, memory, memory_mask, bos, eos, limits, settings.beam, alpha, blocked)
     if settings.decoding == "sample":
         choose = sampler(settings.top_k, settings.top_p, settings.temperature, generator)
     else:

@@ -67,9 +67,10 @@ these (built with ``build_decoder(config, memory_dim)``, memory from :func:`make
 :func:`check_decoder_memory_padding`
     States do not depend on padded memory positions (their content or how many there are).
 :func:`check_reorder_cache`
-    After two steps, ``reorder_cache(cache, indices)`` (rows duplicated, dropped and
-    permuted, as beam search does) and one more step give what a fresh decoder computes
-    on the selected rows: the cache follows its hypotheses.
+    ``reorder_cache(cache, indices)`` with rows duplicated, dropped and permuted — after two
+    steps, and also right after ``start`` (how beam search copies a source's cache to its
+    hypotheses) — followed by steps gives what a fresh decoder computes on the selected
+    rows: the cache follows its hypotheses.
 :func:`check_decoder_gradients`
     In training mode every decoder parameter, and the memory, gets a finite non-zero gradient.
 :func:`check_decoder`
@@ -558,20 +559,31 @@ def check_reorder_cache(
 ) -> None:
     decoder = _build_decoder(backbone_cls, config, memory_dim, device).eval()
     memory, mask = make_inputs(LENGTHS, memory_dim, device=device)
-    inputs = _decoder_inputs(decoder, len(LENGTHS), 1, device)
-    indices = torch.tensor([2, 0, 0, 3], device=device)  # permuted, row 0 duplicated, row 1 dropped
-    with torch.no_grad():
-        cache = decoder.start(memory, mask)
-        for position in range(2):
-            _, cache = decoder.step(inputs[:, position], memory, mask, cache)
-        cache = decoder.reorder_cache(cache, indices)
-        state, _ = decoder.step(inputs[indices, 2], memory[indices], mask[indices], cache)
-        fresh = _stepwise(decoder, inputs[indices, :3], memory[indices], mask[indices])[:, 2]
-    difference = _max_difference(state, fresh)
-    assert difference <= _tolerance(fresh), (
-        f"{_name(backbone_cls)}: after reorder_cache(cache, {indices.tolist()}) the next step differs by "
-        f"{difference:.2e} from decoding those rows afresh; reorder every batch-indexed tensor of the cache"
-    )
+    B = len(LENGTHS)
+    # 1. Rows permuted, duplicated and dropped after two steps.
+    # 2. As beam search does it: the cache of start() copied to two rows per source, two
+    #    steps with different inputs per row, then the rows of each source swapped and the
+    #    last source dropped.
+    expand = torch.arange(B, device=device).repeat_interleave(2)
+    swap = torch.tensor([1, 0, 3, 2, 5, 4], device=device)
+    cases = [(torch.arange(B, device=device), torch.tensor([2, 0, 0, 3], device=device)), (expand, swap)]
+    for rows, indices in cases:
+        inputs = torch.randn(len(rows), 3, decoder.input_dim, generator=torch.Generator().manual_seed(2)).to(
+            device
+        )
+        with torch.no_grad():
+            cache = decoder.reorder_cache(decoder.start(memory, mask), rows)
+            for position in range(2):
+                _, cache = decoder.step(inputs[:, position], memory[rows], mask[rows], cache)
+            cache = decoder.reorder_cache(cache, indices)
+            selected = rows[indices]
+            state, _ = decoder.step(inputs[indices, 2], memory[selected], mask[selected], cache)
+            fresh = _stepwise(decoder, inputs[indices], memory[selected], mask[selected])[:, 2]
+        difference = _max_difference(state, fresh)
+        assert difference <= _tolerance(fresh), (
+            f"{_name(backbone_cls)}: after reorder_cache(cache, {indices.tolist()}) the next step differs by "
+            f"{difference:.2e} from decoding those rows afresh; reorder every batch-indexed tensor of the cache"
+        )
 
 
 @_full_precision

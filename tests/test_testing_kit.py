@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from nlpplat import Backbone, Encoder, testing
+from nlpplat import Backbone, Decoder, Encoder, testing
 
 
 @dataclass
@@ -139,3 +139,90 @@ def test_make_inputs_pads_the_same_rows_differently():
     assert mask.tolist() == [[True, True, True], [True, False, False]]
     assert torch.equal(padded[padded_mask], inputs[mask])
     assert padded[~padded_mask].abs().sum() > 0
+
+
+# -- decoders ---------------------------------------------------------------------------------
+class GoodDecoder(Decoder):
+    """A GRU cell over [input; mean of the real memory]: causal, with its state as the cache."""
+
+    def __init__(self, config: TinyConfig, memory_dim: int):
+        super().__init__()
+        self.input_dim = self.output_dim = config.hidden
+        self.cell = nn.GRUCell(config.hidden + memory_dim, config.hidden)
+
+    def context(self, memory: Tensor, mask: Tensor) -> Tensor:
+        weights = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)
+        return torch.bmm(weights.unsqueeze(1), memory).squeeze(1)
+
+    def start(self, memory, memory_mask):
+        return {
+            "h": memory.new_zeros(memory.size(0), self.output_dim),
+            "context": self.context(memory, memory_mask),
+        }
+
+    def step(self, inputs, memory, memory_mask, cache):
+        h = self.cell(torch.cat([inputs, cache["context"]], dim=1), cache["h"])
+        return h, {**cache, "h": h}
+
+    def forward(self, inputs, memory, memory_mask):
+        cache, states = self.start(memory, memory_mask), []
+        for position in range(inputs.size(1)):
+            state, cache = self.step(inputs[:, position], memory, memory_mask, cache)
+            states.append(state)
+        return torch.stack(states, dim=1)
+
+    def reorder_cache(self, cache, indices):
+        return {key: value.index_select(0, indices) for key, value in cache.items()}
+
+
+class PeekingDecoder(GoodDecoder):
+    """Teacher forcing lets each position read the next input: forward differs from step."""
+
+    def forward(self, inputs, memory, memory_mask):
+        return super().forward(inputs.roll(-1, dims=1), memory, memory_mask)
+
+
+class StaleCacheDecoder(GoodDecoder):
+    """Forgets to reorder its hidden state."""
+
+    def reorder_cache(self, cache, indices):
+        return {"h": cache["h"][: len(indices)], "context": cache["context"].index_select(0, indices)}
+
+
+class PaddingReadingDecoder(GoodDecoder):
+    """Averages the padded memory positions too."""
+
+    def context(self, memory: Tensor, mask: Tensor) -> Tensor:
+        return memory.mean(dim=1)
+
+
+class DetachedMemoryDecoder(GoodDecoder):
+    def context(self, memory: Tensor, mask: Tensor) -> Tensor:
+        return super().context(memory.detach(), mask)
+
+
+def backbone_with(decoder_cls: type[Decoder]) -> type[Backbone]:
+    class TinyGenerator(backbone(GoodEncoder)):
+        @classmethod
+        def build_decoder(cls, config: TinyConfig, memory_dim: int) -> Decoder:
+            return decoder_cls(config, memory_dim)
+
+    return TinyGenerator
+
+
+def test_a_conforming_decoder_passes():
+    testing.check_backbone(backbone_with(GoodDecoder))
+
+
+@pytest.mark.parametrize(
+    ("decoder_cls", "check", "message"),
+    [
+        (PeekingDecoder, testing.check_decoder_cache, "differs from the teacher-forced forward pass"),
+        (StaleCacheDecoder, testing.check_reorder_cache, "reorder every batch-indexed tensor"),
+        (PaddingReadingDecoder, testing.check_decoder_memory_padding, "attend only to real memory positions"),
+        (DetachedMemoryDecoder, testing.check_decoder_gradients, "no gradient reaches the memory"),
+    ],
+)
+def test_a_broken_decoder_is_caught(decoder_cls, check, message):
+    with pytest.raises(AssertionError, match=message):
+        check(backbone_with(decoder_cls))
