@@ -48,7 +48,9 @@ class TranslationConfig(GenerationSettings):
                 f"task.subword_model = {self.subword_model!r}: use one of {', '.join(MODEL_TYPES)}"
             )
         if self.vocab_size < 16 or not 0 <= self.label_smoothing < 1 or self.max_words < 1:
-            raise ConfigError("task.vocab_size must be at least 16, task.label_smoothing in [0, 1)")
+            raise ConfigError(
+                "task.vocab_size must be at least 16, task.label_smoothing in [0, 1) and task.max_words positive"
+            )
 
 
 class TranslationTask(Task):
