@@ -202,7 +202,10 @@ def resolve(
     task_cls = registry.task(run.task)
     registry.check_pair(task_cls, backbone_cls)  # e.g. a generating task needs a decoder
     for section, values in task_cls.run_defaults.items():  # the task's needs, below the user's
-        merged[section] = {**values, **merged[section]}
+        defaults = dict(values)
+        if section == "train" and "batch_size" in merged[section] and "batch_tokens" not in merged[section]:
+            defaults.pop("batch_tokens", None)  # the user asked for batches of sentences: give them
+        merged[section] = {**defaults, **merged[section]}
     if run.dataset:
         merged["task"] = {**registry.dataset(run.task, run.dataset).task_defaults, **merged["task"]}
     return RunConfig(

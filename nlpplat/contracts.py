@@ -92,6 +92,7 @@ class Decoder(nn.Module):
 
     input_dim: int
     output_dim: int
+    max_length: int | None = None  # the most positions it can generate (e.g. learned positions); None: any
 
     def start(self, memory: Tensor, memory_mask: Tensor) -> dict[str, Any]:
         raise NotImplementedError

@@ -140,7 +140,6 @@ def download_file(url: str, destination: Path, sha256: str | None) -> Path:
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".part")
-    digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=30) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -148,21 +147,31 @@ def download_file(url: str, destination: Path, sha256: str | None) -> Path:
                 task = bar.add_task(f"download {destination.name}", total=total)
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
-                    digest.update(chunk)
                     bar.advance(task, len(chunk))
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise MissingDataError(f"Could not download {url}: {error}") from None
-    if destination.name.endswith(".gz"):
-        digest = hashlib.sha256()
-        with gzip.open(partial, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    if sha256 and digest.hexdigest() != sha256:
+    try:
+        digest = _content_digest(partial, compressed=destination.name.endswith(".gz"))
+    except (OSError, EOFError) as error:  # not gzip, or cut short
         partial.unlink(missing_ok=True)
-        raise NlpplatError(f"{url}: sha256 is {digest.hexdigest()}, expected {sha256}; the file was not kept")
+        raise NlpplatError(
+            f"{url}: the download is not a readable gzip file ({error}); the file was not kept"
+        ) from None
+    if sha256 and digest != sha256:
+        partial.unlink(missing_ok=True)
+        raise NlpplatError(f"{url}: sha256 is {digest}, expected {sha256}; the file was not kept")
     shutil.move(partial, destination)
     return destination
+
+
+def _content_digest(path: Path, compressed: bool) -> str:
+    """sha256 of the file's bytes, decompressed first when ``compressed``."""
+    digest = hashlib.sha256()
+    with gzip.open(path, "rb") if compressed else open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def content_checksum(paths: Mapping[str, Path | Sequence[Path]]) -> str:

@@ -179,6 +179,8 @@ def generate(
 ) -> list[list[int]]:
     """Decode every row of ``memory`` (B, T, M); return B token lists without BOS and EOS."""
     limits = max_lengths(memory_mask, settings)
+    if head.decoder.max_length is not None:  # e.g. learned positions: no position past the table
+        limits = limits.clamp(max=head.decoder.max_length)
     if settings.decoding == "beam" and settings.beam > 1:
         alpha, blocked = settings.length_penalty, settings.no_repeat_ngram
         return beam_search(head, memory, memory_mask, bos, eos, limits, settings.beam, alpha, blocked)

@@ -70,6 +70,7 @@ class Progress:
     lr_scale: float = 1.0  # product of the annealing factors applied so far
     evaluated_step: int = -1  # step of the last dev evaluation
     stop_reason: str = ""  # "" while training; then "epochs", "patience" or "max_time"
+    final_weights: str = ""  # "" until finish() chooses: "best" or "average of the last N"
 
     @property
     def epochs_done(self) -> int:
@@ -335,9 +336,7 @@ class Trainer:
         )
         progress.evaluated_step = progress.step
         score = float(result.metrics[self.task.primary_metric])
-        better = progress.best is None or (
-            score > progress.best if self.task.higher_is_better else score < progress.best
-        )
+        better = self._improves(score, progress.best)
         if better:
             progress.best, progress.best_epoch, progress.bad_epochs = (
                 score,
@@ -378,24 +377,54 @@ class Trainer:
             old.unlink()
 
     def _final_weights(self) -> dict[str, torch.Tensor]:
-        """The best checkpoint, or with ``train.average_last`` the average of the last snapshots.
+        """The weights to report: the best checkpoint, or the average of the last snapshots.
 
-        The average replaces ``checkpoint.pt`` (the best single checkpoint is kept as
-        ``best.pt``), so that evaluate and predict use the model that was reported.
+        With ``train.average_last`` the average of the weights at the last N evaluations is
+        scored on dev and kept only if it beats the best single checkpoint (a run stopped by
+        patience averages weights from after its best epoch). The choice is written to
+        ``checkpoint.pt`` (the best single checkpoint is kept as ``best.pt``), so evaluate
+        and predict use the model that was reported, and recorded in ``state.pt``, so a
+        resumed ``finish`` does not choose again.
         """
-        best = torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+        progress = self.progress
+        if progress.final_weights:  # chosen before an interruption
+            return torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+        kept = self.run_dir / BEST  # exists if an interrupted choice already saved it
+        best = torch.load(
+            kept if kept.exists() else self.run_dir / CHECKPOINT, map_location="cpu", weights_only=True
+        )
         paths = snapshots(self.run_dir)
-        if self.config.train.average_last < 2 or len(paths) < 2:
-            self.final_weights = "best"
-            return best
-        averaged = average_weights([torch.load(p, map_location="cpu", weights_only=True) for p in paths])
-        save_torch(self.run_dir / BEST, best)
-        save_torch(self.run_dir / CHECKPOINT, averaged)
+        choice, weights = "best", best
+        if self.config.train.average_last > 1 and len(paths) > 1:
+            averaged = average_weights([torch.load(p, map_location="cpu", weights_only=True) for p in paths])
+            self.model.load_state_dict(averaged)
+            score = self._dev_score()
+            if progress.best is None or not self._improves(progress.best, score):  # ties go to the average
+                choice, weights = f"average of the last {len(paths)}", averaged
+            self.console.print(
+                f"average of the last {len(paths)} evaluations: dev {self.task.primary_metric} {score:.2f}, "
+                f"best checkpoint {progress.best:.2f} → final model: {choice}"
+            )
+            save_torch(kept, best)
+            save_torch(self.run_dir / CHECKPOINT, weights)
+        progress.final_weights = choice
+        self.save_state()
         for path in paths:
             path.unlink()
-        self.final_weights = f"average of the last {len(paths)}"
-        self.console.print(f"final model: the average of the weights at the last {len(paths)} evaluations")
-        return averaged
+        return weights
+
+    def _dev_score(self) -> float:
+        train = self.config.train
+        result = evaluate(
+            self.model, self.task, self.collate, self.splits["dev"], train.eval_batch_size, train.precision
+        )
+        return float(result.metrics[self.task.primary_metric])
+
+    def _improves(self, score: float, reference: float | None) -> bool:
+        """Whether ``score`` is better than ``reference`` on the task's primary metric."""
+        if reference is None:
+            return True
+        return score > reference if self.task.higher_is_better else score < reference
 
     @contextlib.contextmanager
     def _progress_bar(self) -> Iterator[Any]:
@@ -495,7 +524,7 @@ class Trainer:
             "epochs": progress.epochs_done,
             "steps": progress.step,
             "best_epoch": progress.best_epoch,
-            "final_weights": self.final_weights,
+            "final_weights": progress.final_weights,
             "stop_reason": progress.stop_reason,
             "padding_fraction": round(padding_fraction(lengths, batches), 4),
             "peak_memory_mb": peak_memory_mb(self.device),

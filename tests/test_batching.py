@@ -41,3 +41,15 @@ def test_evaluation_batches_are_sorted_by_length() -> None:
 
 def test_padding_fraction_by_hand() -> None:
     assert padding_fraction([2, 4], [[0, 1]]) == 0.25  # 6 real tokens in 8 slots
+
+
+def test_token_batches_respect_the_budget_and_keep_every_sentence():
+    rng = random.Random(3)
+    lengths = [rng.randint(1, 60) for _ in range(2000)]
+    batches = training_batches(lengths, 32, random.Random(1), max_tokens=600)
+    assert sorted(index for batch in batches for index in batch) == list(range(2000))
+    for batch in batches:
+        longest = max(lengths[index] for index in batch)
+        assert len(batch) * longest <= 600 or len(batch) == 1
+    assert len({len(batch) for batch in batches}) > 5  # short sentences come in bigger batches
+    assert training_batches(lengths, 32, random.Random(1), max_tokens=600) == batches

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -64,3 +65,27 @@ def test_config_toml_round_trip_keeps_the_hash(toy_registry, tmp_path: Path) -> 
 def test_malformed_set_is_explained() -> None:
     with pytest.raises(ConfigError, match=r"expected section\.key=value"):
         assignments_to_layer(["lr=3"])
+
+
+def test_a_tasks_run_defaults_sit_below_the_users_settings(toy_registry) -> None:
+    from tests.toy_plugin import ToyTask
+
+    class TokenBatched(ToyTask):
+        run_defaults: ClassVar = {
+            "train": {"batch_tokens": 500, "lr": 0.5},
+            "embeddings": {"char_filters": 0},
+        }
+
+    toy_registry.tasks["toy"] = TokenBatched
+    try:
+        config = resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}}])
+        assert (config.train.batch_tokens, config.train.lr, config.embeddings.char_filters) == (500, 0.5, 0)
+        config = resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}, "train": {"lr": 0.1}}])
+        assert (config.train.batch_tokens, config.train.lr) == (500, 0.1)
+        # Asking for a number of sentences per batch turns the task's token budget off.
+        config = resolve(
+            toy_registry, [{"run": {"task": "toy", "backbone": "toy"}, "train": {"batch_size": 7}}]
+        )
+        assert (config.train.batch_size, config.train.batch_tokens) == (7, 0)
+    finally:
+        toy_registry.tasks["toy"] = ToyTask

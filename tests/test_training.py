@@ -128,3 +128,34 @@ def test_learning_rate_anneals_on_dev_plateaus(toy_registry: Registry) -> None:
     ratios = [a / p for (a, _), (p, _) in zip(annealed, plain, strict=True)]
     assert ratios[0] == pytest.approx(1.0)
     assert ratios[-1] < 0.5 and all(later <= earlier + 1e-12 for earlier, later in itertools.pairwise(ratios))
+
+
+def test_averaging_the_last_checkpoints_is_kept_only_if_it_scores_on_dev(
+    toy_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = training.train(
+        toy_config(toy_registry, lr=0.01, epochs=4, average_last=3), toy_registry, quiet()
+    )
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["final_weights"] == "average of the last 3"  # the toy task is solved: a tie goes to it
+    assert (run_dir / "best.pt").is_file() and not list(run_dir.glob("snapshot-*.pt"))
+    averaged = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    best = torch.load(run_dir / "best.pt", weights_only=True)
+    assert any(not torch.equal(averaged[key], best[key]) for key in best)
+    # When the average scores worse on dev than the best checkpoint, the best one is reported.
+    monkeypatch.setattr(training.Trainer, "_dev_score", lambda self: -1.0)
+    run_dir = training.train(
+        toy_config(toy_registry, lr=0.01, epochs=4, average_last=3), toy_registry, quiet()
+    )
+    assert json.loads((run_dir / "results.json").read_text())["final_weights"] == "best"
+    kept = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert all(torch.equal(kept[key], value) for key, value in torch.load(run_dir / "best.pt").items())
+
+
+def test_average_weights_is_the_elementwise_mean() -> None:
+    states = [
+        {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(1)},
+        {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(2)},
+    ]
+    averaged = training.average_weights(states)
+    assert torch.equal(averaged["w"], torch.tensor([2.0, 4.0])) and averaged["n"].item() == 2

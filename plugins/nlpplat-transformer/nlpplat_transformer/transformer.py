@@ -295,6 +295,12 @@ class TransformerEncoder(Encoder):
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
         init_weights(self, config.layers)
 
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        old = prefix + "position_embedding.weight"
+        if old in state_dict:  # a checkpoint from before Positions was a module of its own
+            state_dict[prefix + "positions.embedding.weight"] = state_dict.pop(old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, inputs: Tensor, mask: Tensor) -> Tensor:
         # Each query may attend to the real keys of its row. Padding queries attend to real keys
         # too, so their states stay finite.
@@ -322,6 +328,7 @@ class TransformerDecoder(Decoder):
         check_config(config)
         self.config = config
         self.input_dim = self.output_dim = config.d_model
+        self.max_length = config.max_length if config.position == "learned" else None
         self.positions = Positions(config)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(DecoderBlock(config, memory_dim) for _ in range(config.layers))

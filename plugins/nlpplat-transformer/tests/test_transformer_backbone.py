@@ -111,3 +111,32 @@ def test_installed_entry_point_registers_the_backbone(monkeypatch):
 @pytest.mark.parametrize("position", ["sinusoidal", "learned"])
 def test_conformance_on_cuda(position):
     testing.check_backbone(TransformerBackbone, small(position=position), device="cuda")
+
+
+def test_checkpoints_from_before_positions_was_a_module_still_load():
+    encoder = TransformerBackbone.build_encoder(small(position="learned"), input_dim=8)
+    state = encoder.state_dict()
+    state["position_embedding.weight"] = state.pop("positions.embedding.weight")
+    again = TransformerBackbone.build_encoder(small(position="learned"), input_dim=8)
+    again.load_state_dict(state)  # strict
+    assert torch.equal(again.positions.embedding.weight, encoder.positions.embedding.weight)
+
+
+def test_generation_never_runs_past_the_learned_positions():
+    from nlpplat.generation import GenerationSettings, TargetDecoder, generate
+
+    decoder = TransformerBackbone.build_decoder(small(position="learned", max_length=6), memory_dim=8)
+    head = TargetDecoder(decoder, 12).eval()
+    memory, mask = torch.randn(2, 9, 8), torch.ones(2, 9, dtype=torch.bool)
+    original = head.step
+
+    def never_stop(*args):  # EOS is never likely: outputs run to their limit
+        log_probs, cache = original(*args)
+        log_probs[:, 3] = -1e4
+        return log_probs, cache
+
+    head.step = never_stop
+    for decoding in ("greedy", "beam"):
+        outputs = generate(head, memory, mask, GenerationSettings(decoding=decoding), bos=2, eos=3)
+        # 9 source tokens allow 1.5 * 9 + 10 positions, but the decoder has 6 (the last for EOS)
+        assert [len(output) for output in outputs] == [5, 5], decoding

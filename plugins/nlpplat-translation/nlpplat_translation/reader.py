@@ -7,14 +7,17 @@ The path of either language file also names its split (``train.en.gz`` stands fo
 prefix ``train``). Files are streamed line by line.
 
 Nothing is dropped silently: sides of different length, a TSV line without exactly one
-tab, an empty side and a line longer than ``max_words`` are each a ``file:line`` error
-(empty pairs may be skipped on request, with a warning that says where).
+tab, an empty side and a line longer than ``max_words`` are each a ``file:line`` error,
+naming the file of the side at fault (pairs with an empty side may be kept on request,
+with a warning that says where; they are never dropped, so predictions stay aligned with
+the references line by line).
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,24 +75,22 @@ def language_files(path: Path, source: str, target: str) -> tuple[Path, Path]:
 
 
 def read_pairs(
-    path: Path, source: str, target: str, max_words: int = 250, skip_empty: bool = False
+    path: Path, source: str, target: str, max_words: int = 250, allow_empty: bool = False
 ) -> list[Pair]:
     """Every sentence pair of the split ``path``, in order."""
     pairs: list[Pair] = []
-    skipped: list[str] = []
-    for where, line, source_text, target_text in _aligned_lines(path, source, target):
-        if not source_text.strip() or not target_text.strip():
-            if skip_empty:
-                skipped.append(f"{where}:{line}")
-                continue
-            side = source if not source_text.strip() else target
-            raise DataError(
-                where,
-                line,
-                f"the {side} side is empty; remove the pair from both sides, or set task.skip_empty=true "
-                "to skip such pairs (they are counted and reported)",
-            )
-        for side, text in ((source, source_text), (target, target_text)):
+    empty: list[str] = []
+    for line, (source_file, source_text), (target_file, target_text) in _aligned_lines(path, source, target):
+        for side, where, text in ((source, source_file, source_text), (target, target_file, target_text)):
+            if not text.strip():
+                if not allow_empty:
+                    raise DataError(
+                        where,
+                        line,
+                        f"the {side} side is empty; remove the pair from both sides, or set "
+                        "task.allow_empty=true to keep such pairs (they are counted and reported)",
+                    )
+                empty.append(f"{where}:{line}")
             words = len(text.split())
             if words > max_words:
                 raise DataError(
@@ -98,29 +99,30 @@ def read_pairs(
                     f"the {side} side has {words} words, more than task.max_words={max_words}; split the "
                     "sentence or raise the limit",
                 )
-        pairs.append(Pair(source_text, target_text, where, line))
-    if skipped:
+        pairs.append(Pair(source_text, target_text, str(source_file), line))
+    if empty:
         warnings.warn(
-            f"skipped {len(skipped)} pairs with an empty side: {', '.join(skipped[:5])}"
-            + (" …" if len(skipped) > 5 else ""),
+            f"{len(empty)} empty sides, kept: {', '.join(empty[:5])}" + (" …" if len(empty) > 5 else ""),
             stacklevel=2,
         )
     return pairs
 
 
-def _aligned_lines(path: Path, source: str, target: str):  # -> Iterator[(where, line, source, target)]
+def _aligned_lines(
+    path: Path, source: str, target: str
+) -> Iterator[tuple[int, tuple[Path, str], tuple[Path, str]]]:
+    """(line number, (source file, source text), (target file, target text)) per pair."""
     if is_tsv(path):
         for number, text in numbered_lines(path):
             columns = text.split("\t")
             if len(columns) != 2:
                 raise DataError(path, number, f"expected source<TAB>target, found {len(columns)} columns")
-            yield str(path), number, columns[0], columns[1]
+            yield number, (path, columns[0]), (path, columns[1])
         return
     source_file, target_file = language_files(path, source, target)
     missing = object()
-    for left, right in itertools.zip_longest(
-        numbered_lines(source_file), numbered_lines(target_file), fillvalue=missing
-    ):
+    lines = itertools.zip_longest(numbered_lines(source_file), numbered_lines(target_file), fillvalue=missing)
+    for left, right in lines:
         if left is missing or right is missing:
             longer, shorter, (number, _) = (
                 (target_file, source_file, right) if left is missing else (source_file, target_file, left)
@@ -130,4 +132,4 @@ def _aligned_lines(path: Path, source: str, target: str):  # -> Iterator[(where,
                 number,
                 f"{shorter} ends after {number - 1} lines; the two sides must be aligned line by line",
             )
-        yield str(source_file), left[0], left[1], right[1]
+        yield left[0], (source_file, left[1]), (target_file, right[1])

@@ -39,7 +39,7 @@ class TranslationConfig(GenerationSettings):
     label_smoothing: float = 0.1  # Vaswani et al. (2017)
     tie_embeddings: bool = True  # the target embedding is also the output projection (Press & Wolf 2017)
     max_words: int = 250  # a longer line is an error (file:line), never silently cut or dropped
-    skip_empty: bool = False  # skip pairs with an empty side (with a warning) instead of stopping
+    allow_empty: bool = False  # keep pairs with an empty side (with a warning) instead of stopping
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -90,7 +90,7 @@ class TranslationTask(Task):
     # -- data -------------------------------------------------------------------------------
     def read(self, path: Path) -> list[Pair]:
         config = self.config
-        return read_pairs(Path(path), config.source, config.target, config.max_words, config.skip_empty)
+        return read_pairs(Path(path), config.source, config.target, config.max_words, config.allow_empty)
 
     def files(self, path: Path) -> list[Path]:
         path = Path(path)

@@ -63,20 +63,24 @@ def test_a_missing_side_names_the_file_expected(sample: Path) -> None:
         read_pairs(sample, "en", "fr")
 
 
-def test_empty_lines_are_errors_or_skipped_with_a_warning(sample: Path) -> None:
-    source = sample.with_name("sample.en")
-    lines = source.read_text(encoding="utf-8").splitlines()
+def test_empty_sides_are_errors_naming_their_file_or_kept_with_a_warning(sample: Path) -> None:
+    target = sample.with_name("sample.de")
+    lines = target.read_text(encoding="utf-8").splitlines()
     lines[1] = "   "
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(DataError, match=rf"^{source}:2: the en side is empty"):
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"^{target}:2: the de side is empty"):
         read_pairs(sample, "en", "de")
-    with pytest.warns(UserWarning, match=rf"skipped 1 pairs with an empty side: {source}:2"):
-        pairs = read_pairs(sample, "en", "de", skip_empty=True)
-    assert len(pairs) == len(SOURCES) - 1
+    with pytest.warns(UserWarning, match=rf"1 empty sides, kept: {target}:2"):
+        pairs = read_pairs(sample, "en", "de", allow_empty=True)
+    assert len(pairs) == len(SOURCES) and pairs[1].target.strip() == ""
 
 
-def test_over_long_lines_are_errors(sample: Path) -> None:
+def test_over_long_lines_are_errors_naming_their_file(sample: Path) -> None:
     with pytest.raises(
         DataError, match=r"sample\.en:3: the en side has 13 words, more than task\.max_words=12"
     ):
         read_pairs(sample, "en", "de", max_words=12)
+    with pytest.raises(
+        DataError, match=r"sample\.de:3: the de side has 14 words, more than task\.max_words=13"
+    ):
+        read_pairs(sample, "en", "de", max_words=13)
