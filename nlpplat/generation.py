@@ -53,7 +53,9 @@ class GenerationSettings:
         if self.decoding not in STRATEGIES:
             raise ConfigError(f"task.decoding = {self.decoding!r}: use one of {', '.join(STRATEGIES)}")
         if self.beam < 1 or self.max_length_ratio <= 0 or self.max_length_offset < 0:
-            raise ConfigError("task.beam must be at least 1, task.max_length_ratio positive")
+            raise ConfigError(
+                "task.beam must be at least 1, task.max_length_ratio positive, task.max_length_offset not negative"
+            )
         if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0 or self.no_repeat_ngram < 0:
             raise ConfigError(
                 "task.top_p must be in (0, 1], task.temperature positive, task.top_k and "

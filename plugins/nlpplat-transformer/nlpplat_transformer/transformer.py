@@ -295,7 +295,9 @@ class TransformerEncoder(Encoder):
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
         init_weights(self, config.layers)
 
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
         old = prefix + "position_embedding.weight"
         if old in state_dict:  # a checkpoint from before Positions was a module of its own
             state_dict[prefix + "positions.embedding.weight"] = state_dict.pop(old)
