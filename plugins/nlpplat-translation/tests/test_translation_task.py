@@ -165,7 +165,9 @@ def test_short_demo_run_then_predict(backbone: str, tmp_path: Path, monkeypatch:
     assert result.exit_code == 0, result.output
     results = json.loads((run / "results.json").read_text())
     assert set(results["test"]) >= {"bleu", "chrf", "ter", "bleu_signature"}
-    assert results["decoding"]["decoder"] == "greedy" and results["final_weights"] == "average of the last 2"
+    assert results["decoding"]["decoder"] == "greedy"
+    # Averaging the 2 evaluations is kept only if it scores as well on dev as the best one.
+    assert results["final_weights"] in {"best", "average of the last 2"}
     assert len((run / "predictions.test.txt").read_text(encoding="utf-8").splitlines()) == 200
     assert (run / "best.pt").is_file() and not list(run.glob("snapshot-*.pt"))
     result = CliRunner().invoke(cli, ["predict", str(run), "The dog sees the cat."])
