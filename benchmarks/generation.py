@@ -17,7 +17,8 @@ embeddings) over random encoder states of a batch of ``--sentences`` sources (le
   ``greedy``, same model and batch, outputs of the same fixed length.
 
 Part 2 (``--run``): for each trained translation run, beam-5 translation of its test set
-as ``nlpplat evaluate`` does it, in sentences/s and target tokens/s. With
+as ``nlpplat evaluate`` does it, in sentences/s and target tokens/s, and its time over
+greedy decoding's on the same test set. With
 ``--ctranslate2`` (CTranslate2 installed), each ``transformer`` run is also exported
 (``nlpplat export ctranslate2``) and its test set translated by CTranslate2 float32 with
 the same beam size and batch size; the table gives ours / CTranslate2, and how many of the
@@ -132,7 +133,8 @@ def runs_part(run_dirs: list[str], repeats: int, with_ctranslate2: bool = False)
 
     registry = build_registry(make_plugin_host())
     print(
-        "| run | backbone | decoding | sentences/s | target tokens/s | CTranslate2 sentences/s | ours / CTranslate2 | same greedy |"
+        "| run | backbone | beam-5 sentences/s | target tokens/s | beam-5 / greedy time | "
+        "CTranslate2 beam-5 sentences/s | ours / CTranslate2 | same greedy |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for run_dir in run_dirs:
@@ -155,12 +157,15 @@ def measure_run(run_dir: str, registry: object, repeats: int, with_ctranslate2: 
             loaded.model, loaded.task, loaded.collate, examples, loaded.config.train.eval_batch_size
         )
 
+    beam_config = loaded.task.config
+    loaded.task.config = dataclasses.replace(beam_config, decoding="greedy")
+    greedy_seconds = median_seconds(translate, repeats)
+    loaded.task.config = beam_config
     seconds = median_seconds(translate, repeats)
     tokens = sum(len(loaded.task.subwords.target_ids(text)) + 1 for text in outputs)  # pieces + EOS
-    decoding = loaded.task.decoding_parameters()
     row = (
-        f"| {run_dir} | {loaded.config.run.backbone} | {decoding.get('decoder')} {decoding.get('beam', '')} | "
-        f"{len(examples) / seconds:.1f} | {tokens / seconds:.0f} |"
+        f"| {run_dir} | {loaded.config.run.backbone} | {len(examples) / seconds:.1f} | {tokens / seconds:.0f} | "
+        f"{seconds / greedy_seconds:.2f} |"
     )
     if not with_ctranslate2 or loaded.config.run.backbone != "transformer":
         return row + " | | |"
