@@ -243,21 +243,22 @@ def check_config(config: TransformerConfig) -> None:
         )
 
 
-def init_weights(module: nn.Module, layers: int) -> None:
-    """N(0, 0.02) weights and zero biases (GPT-2), residual-branch outputs scaled down.
+def init_weights(module: nn.Module) -> None:
+    """Xavier-uniform linear weights and zero biases (as Vaswani et al. 2017 and fairseq), N(0, 0.02) embeddings.
 
-    Each residual branch adds to the stream, so the last layer of each is shrunk by
-    1/sqrt(2 * layers) (GPT-2's scaled initialisation) to keep the stream's variance flat
-    with depth.
+    Why not GPT-2's N(0, 0.02) for every weight: at GPT-2's widths (768 and more) 0.02 is
+    about 1/sqrt(width), but at ours (64-256) it is several times smaller, so attention
+    scores and every residual branch start near zero and the decoder does not learn to
+    read the source: a 2-layer, 64-wide model could not learn to copy its input in 300
+    steps with it, and learned it in 200 with Xavier's sqrt(6 / (fan_in + fan_out)) bound.
     """
     for sub in module.modules():
-        if isinstance(sub, (nn.Linear, nn.Embedding)):
+        if isinstance(sub, nn.Linear):
+            nn.init.xavier_uniform_(sub.weight)
+            if sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+        elif isinstance(sub, nn.Embedding):
             nn.init.normal_(sub.weight, mean=0.0, std=0.02)
-        if isinstance(sub, nn.Linear) and sub.bias is not None:
-            nn.init.zeros_(sub.bias)
-    for name, parameter in module.named_parameters():
-        if name.endswith(("attn.proj.weight", "cross.proj.weight", "ff.proj.weight")):
-            nn.init.normal_(parameter, mean=0.0, std=0.02 / math.sqrt(2 * layers))
 
 
 def allowed_keys(mask: Tensor) -> Tensor:
@@ -293,7 +294,7 @@ class TransformerEncoder(Encoder):
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
-        init_weights(self, config.layers)
+        init_weights(self)
 
     def _load_from_state_dict(
         self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
@@ -335,7 +336,7 @@ class TransformerDecoder(Decoder):
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(DecoderBlock(config, memory_dim) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)
-        init_weights(self, config.layers)
+        init_weights(self)
 
     def forward(self, inputs: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
         allowed = allowed_keys(memory_mask)
