@@ -33,7 +33,7 @@ from nlpplat.contracts import DatasetSpec, Task
 from nlpplat.data import CUSTOM, content_checksum, resolve_files
 from nlpplat.embeddings import TokenVocab
 from nlpplat.errors import MissingDataError, NlpplatError
-from nlpplat.evaluation import autocast, evaluate
+from nlpplat.evaluation import Evaluation, autocast, evaluate
 from nlpplat.io import save_torch, write_json
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
 from nlpplat.registry import Registry
@@ -326,14 +326,7 @@ class Trainer:
         progress = self.progress
         if progress.evaluated_step == progress.step:
             return
-        result = evaluate(
-            self.model,
-            self.task,
-            self.collate,
-            self.splits["dev"],
-            self.config.train.eval_batch_size,
-            self.config.train.precision,
-        )
+        result = self._evaluate("dev")
         progress.evaluated_step = progress.step
         score = float(result.metrics[self.task.primary_metric])
         better = self._improves(score, progress.best)
@@ -413,12 +406,14 @@ class Trainer:
             path.unlink()
         return weights
 
-    def _dev_score(self) -> float:
+    def _evaluate(self, split: str) -> Evaluation:
         train = self.config.train
-        result = evaluate(
-            self.model, self.task, self.collate, self.splits["dev"], train.eval_batch_size, train.precision
+        return evaluate(
+            self.model, self.task, self.collate, self.splits[split], train.eval_batch_size, train.precision
         )
-        return float(result.metrics[self.task.primary_metric])
+
+    def _dev_score(self) -> float:
+        return float(self._evaluate("dev").metrics[self.task.primary_metric])
 
     def _improves(self, score: float, reference: float | None) -> bool:
         """Whether ``score`` is better than ``reference`` on the task's primary metric."""
@@ -456,14 +451,7 @@ class Trainer:
         self.model.load_state_dict(self._final_weights())
         evaluations = {}
         for split in ("dev", "test"):
-            evaluations[split] = evaluate(
-                self.model,
-                self.task,
-                self.collate,
-                self.splits[split],
-                self.config.train.eval_batch_size,
-                self.config.train.precision,
-            )
+            evaluations[split] = self._evaluate(split)
             self.task.write_predictions(
                 self.splits[split],
                 evaluations[split].predictions,

@@ -44,6 +44,16 @@ def _norm(spec: Any, module: torch.nn.LayerNorm) -> None:
     spec.gamma, spec.beta = _numpy(module.weight), _numpy(module.bias)
 
 
+def _self_attention_and_ffn(layer: Any, block: torch.nn.Module, ffn_norm: torch.nn.LayerNorm) -> None:
+    """The sublayers encoder and decoder blocks share: self-attention and the feed-forward network."""
+    _linear(layer.self_attention.linear[0], block.attn.qkv)
+    _linear(layer.self_attention.linear[1], block.attn.proj)
+    _norm(layer.self_attention.layer_norm, block.ln_1)
+    _norm(layer.ffn.layer_norm, ffn_norm)
+    _linear(layer.ffn.linear_0, block.ff.fc)
+    _linear(layer.ffn.linear_1, block.ff.proj)
+
+
 def export_ctranslate2(run_dir: str | Path, output: str | Path, registry: Registry) -> Path:
     """Write a CTranslate2 model directory for the transformer translation run ``run_dir``."""
     try:
@@ -86,28 +96,18 @@ def export_ctranslate2(run_dir: str | Path, output: str | Path, registry: Regist
     spec.encoder.position_encodings.encodings = _numpy(encoder.positions.sinusoids)
     _norm(spec.encoder.layer_norm, encoder.ln_f)
     for layer, block in zip(spec.encoder.layer, encoder.blocks, strict=True):
-        _linear(layer.self_attention.linear[0], block.attn.qkv)
-        _linear(layer.self_attention.linear[1], block.attn.proj)
-        _norm(layer.self_attention.layer_norm, block.ln_1)
-        _norm(layer.ffn.layer_norm, block.ln_2)
-        _linear(layer.ffn.linear_0, block.ff.fc)
-        _linear(layer.ffn.linear_1, block.ff.proj)
+        _self_attention_and_ffn(layer, block, ffn_norm=block.ln_2)
     decoder = head.decoder
     spec.decoder.embeddings.weight = _numpy(head.embedding.weight)
     spec.decoder.scale_embeddings = True  # TargetDecoder.embed multiplies by sqrt(d)
     spec.decoder.position_encodings.encodings = _numpy(decoder.positions.sinusoids)
     _norm(spec.decoder.layer_norm, decoder.ln_f)
     for layer, block in zip(spec.decoder.layer, decoder.blocks, strict=True):
-        _linear(layer.self_attention.linear[0], block.attn.qkv)
-        _linear(layer.self_attention.linear[1], block.attn.proj)
-        _norm(layer.self_attention.layer_norm, block.ln_1)
+        _self_attention_and_ffn(layer, block, ffn_norm=block.ln_3)
         _linear(layer.attention.linear[0], block.cross.q)
         _linear(layer.attention.linear[1], block.cross.kv)
         _linear(layer.attention.linear[2], block.cross.proj)
         _norm(layer.attention.layer_norm, block.ln_2)
-        _norm(layer.ffn.layer_norm, block.ln_3)
-        _linear(layer.ffn.linear_0, block.ff.fc)
-        _linear(layer.ffn.linear_1, block.ff.proj)
     spec.decoder.projection.weight = _numpy(head.logits_weight())
     spec.config.layer_norm_epsilon = encoder.ln_f.eps
     spec.register_source_vocabulary(list(loaded.vocab.words))
