@@ -172,7 +172,8 @@ class DecoderBlock(nn.Module):
     """A pre-LN decoder block: causal self-attention, cross-attention, feed-forward.
 
     ``forward(x (B, L, C), keys, values (B, H, T, S), allowed (B, 1, 1, T)) -> (B, L, C)``;
-    :meth:`TransformerDecoder.step` runs the same three sublayers for one new position.
+    :meth:`step` runs the same three sublayers for one new position of N rows, with the
+    cached self-attention keys and values of the earlier ones.
     """
 
     def __init__(self, config: TransformerConfig, memory_dim: int):
@@ -186,7 +187,21 @@ class DecoderBlock(nn.Module):
 
     def forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
         x = x + self.attn(self.ln_1(x), None, causal=True)
-        x = x + self.cross(self.ln_2(x), keys, values, allowed)
+        return self._cross_and_feed_forward(x, keys, values, allowed)
+
+    def step(
+        self, x: Tensor, past_k: Tensor, past_v: Tensor, keys: Tensor, values: Tensor, allowed: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """x (N, 1, C); keys, values and allowed of S sources, S dividing N, each source's N / S
+        rows in a block -> (N, 1, C) and the self-attention keys and values (N, H, t + 1, S)."""
+        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v)
+        return self._cross_and_feed_forward(x + attended, keys, values, allowed), past_k, past_v
+
+    def _cross_and_feed_forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
+        # The rows of a source attend to it as queries of one row: (N, L, C) -> (S, N L / S, C).
+        # In training S = N; in beam search a source's K hypotheses share its keys and values.
+        query = self.ln_2(x).reshape(keys.size(0), -1, x.size(-1))
+        x = x + self.cross(query, keys, values, allowed).reshape(x.shape)
         return x + self.ff(self.ln_3(x))
 
 
@@ -378,16 +393,10 @@ class TransformerDecoder(Decoder):
         for block, (past_k, past_v), (keys, values) in zip(
             self.blocks, cache["self"], cache["memory"], strict=True
         ):
-            attended, past_k, past_v = block.attn.step(block.ln_1(x), past_k, past_v)
-            x = x + attended
-            query = block.ln_2(x)  # (N, 1, C)
-            if grouped:
-                crossed = block.cross(query.view(sources, group, -1), keys, values, cache["allowed"])
-            else:
-                picked = (keys.index_select(0, rows), values.index_select(0, rows))
-                crossed = block.cross(query, *picked, cache["allowed"].index_select(0, rows))
-            x = x + crossed.reshape(x.shape)
-            x = x + block.ff(block.ln_3(x))
+            allowed = cache["allowed"]
+            if not grouped:  # each row its own copy of its source's keys and values
+                keys, values, allowed = (t.index_select(0, rows) for t in (keys, values, allowed))
+            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, allowed)
             past.append((past_k, past_v))
         return self.ln_f(x).squeeze(1), {**cache, "position": position + 1, "self": past}
 
