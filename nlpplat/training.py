@@ -326,7 +326,8 @@ class Trainer:
         progress = self.progress
         if progress.evaluated_step == progress.step:
             return
-        result = self._evaluate("dev")
+        with self.task.validation():
+            result = self._evaluate("dev")
         progress.evaluated_step = progress.step
         score = float(result.metrics[self.task.primary_metric])
         better = self._improves(score, progress.best)
@@ -413,7 +414,9 @@ class Trainer:
         )
 
     def _dev_score(self) -> float:
-        return float(self._evaluate("dev").metrics[self.task.primary_metric])
+        """The primary dev metric as the dev evaluations during training measure it."""
+        with self.task.validation():
+            return float(self._evaluate("dev").metrics[self.task.primary_metric])
 
     def _improves(self, score: float, reference: float | None) -> bool:
         """Whether ``score`` is better than ``reference`` on the task's primary metric."""

@@ -10,7 +10,8 @@ sacrebleu's BLEU, chrF and TER on the detokenized output against the raw referen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -86,6 +87,7 @@ class TranslationTask(Task):
     def __init__(self, config: TranslationConfig, language: str = "en"):
         super().__init__(config, language)
         self.subwords: Subwords | None = None
+        self.decoding: GenerationSettings = config  # config.for_validation() while validating
 
     # -- data -------------------------------------------------------------------------------
     def read(self, path: Path) -> list[Pair]:
@@ -156,8 +158,16 @@ class TranslationTask(Task):
         return head.loss(targets["prefix"], targets["gold"], states, batch.mask, self.config.label_smoothing)
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[str]:
-        ids = generate(head, states, batch.mask, self.config, bos=BOS, eos=EOS)
+        ids = generate(head, states, batch.mask, self.decoding, bos=BOS, eos=EOS)
         return [self._subwords().detokenize(row) for row in ids]
+
+    @contextlib.contextmanager
+    def validation(self) -> Iterator[None]:
+        self.decoding = self.config.for_validation()
+        try:
+            yield
+        finally:
+            self.decoding = self.config
 
     def decoding_parameters(self) -> dict[str, Any]:
         return self.config.parameters()

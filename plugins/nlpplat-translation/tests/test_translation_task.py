@@ -106,6 +106,16 @@ def test_targets_shift_the_target_by_one(sample: Path) -> None:
     assert (gold[1, len(ids) + 1 :] == PAD).all() and prefix.shape == gold.shape
 
 
+def test_dev_evaluations_during_training_decode_with_validation_decoding(sample: Path) -> None:
+    task, _ = fitted(sample, decoding="beam", beam=4, validation_decoding="greedy")
+    assert task.decoding.decoding == "beam"
+    with task.validation():
+        assert task.decoding.decoding == "greedy" and task.decoding.beam == 4
+    assert task.decoding.decoding == "beam"
+    with pytest.raises(ConfigError, match="validation_decoding"):
+        dataclasses.replace(SMALL, validation_decoding="viterbi")
+
+
 def test_metrics_are_sacrebleus(sample: Path) -> None:
     task, examples = fitted(sample)
     hypotheses = [target.replace("Mann", "Herr") for target in TARGETS]
