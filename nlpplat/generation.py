@@ -16,9 +16,10 @@ Shapes: ``B`` sentences, ``K`` beam size, ``N`` rows being decoded (``B`` or ``B
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nlpplat.contracts import Decoder
+from nlpplat.contracts import Decoder, Task
 from nlpplat.errors import ConfigError
 
 STRATEGIES = ("greedy", "beam", "sample")
@@ -85,6 +86,32 @@ class GenerationSettings:
             "no_repeat_ngram": self.no_repeat_ngram,
         }
         return chosen
+
+
+class GeneratingTask(Task):
+    """Base of the tasks that write text with this module's search (translation, dialogue).
+
+    Its ``Config`` derives from :class:`GenerationSettings`. :attr:`decoding` holds the
+    settings to decode with: the config itself, or inside :meth:`validation` (the dev
+    evaluations made during training) the config with ``validation_decoding``.
+    """
+
+    requires_decoder = True
+
+    def __init__(self, config: GenerationSettings, language: str = "en"):
+        super().__init__(config, language)
+        self.decoding = config
+
+    @contextlib.contextmanager
+    def validation(self) -> Iterator[None]:
+        self.decoding = self.config.for_validation()
+        try:
+            yield
+        finally:
+            self.decoding = self.config
+
+    def decoding_parameters(self) -> dict[str, Any]:
+        return self.config.parameters()
 
 
 class TargetDecoder(nn.Module):

@@ -10,8 +10,7 @@ sacrebleu's BLEU, chrF and TER on the detokenized output against the raw referen
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,13 +18,13 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from nlpplat import Batch, Decoder, Task
+from nlpplat import Batch, Decoder
 from nlpplat.errors import ConfigError
-from nlpplat.generation import GenerationSettings, TargetDecoder, generate
+from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate
 from nlpplat.io import atomic_writer
+from nlpplat.subwords import BOS, EOS, MODEL_TYPES, PAD, Subwords
 from nlpplat_translation import scoring
 from nlpplat_translation.reader import Pair, is_tsv, language_files, read_pairs
-from nlpplat_translation.subwords import BOS, EOS, MODEL_TYPES, PAD, Subwords
 
 
 @dataclass
@@ -54,13 +53,12 @@ class TranslationConfig(GenerationSettings):
             )
 
 
-class TranslationTask(Task):
+class TranslationTask(GeneratingTask):
     name = "translation"
     Config = TranslationConfig
     primary_metric = "bleu"
     description = "Machine translation: subword seq2seq, beam search, sacrebleu BLEU/chrF/TER"
     default_datasets = ("multi30k-en-de", "demo")
-    requires_decoder = True
     # Subword pieces are case- and digit-sensitive words of their own: no lowercasing, no digit
     # folding, no character CNN (the pieces already spell rare words), no word dropout.
     run_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
@@ -87,7 +85,6 @@ class TranslationTask(Task):
     def __init__(self, config: TranslationConfig, language: str = "en"):
         super().__init__(config, language)
         self.subwords: Subwords | None = None
-        self.decoding: GenerationSettings = config  # config.for_validation() while validating
 
     # -- data -------------------------------------------------------------------------------
     def read(self, path: Path) -> list[Pair]:
@@ -160,17 +157,6 @@ class TranslationTask(Task):
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[str]:
         ids = generate(head, states, batch.mask, self.decoding, bos=BOS, eos=EOS)
         return [self._subwords().detokenize(row) for row in ids]
-
-    @contextlib.contextmanager
-    def validation(self) -> Iterator[None]:
-        self.decoding = self.config.for_validation()
-        try:
-            yield
-        finally:
-            self.decoding = self.config
-
-    def decoding_parameters(self) -> dict[str, Any]:
-        return self.config.parameters()
 
     # -- evaluation and output --------------------------------------------------------------
     def metrics(self, predictions: Sequence[str], examples: Sequence[Pair]) -> dict[str, Any]:

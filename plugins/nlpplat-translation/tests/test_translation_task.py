@@ -15,9 +15,9 @@ import nlpplat_translation.plugin
 from nlpplat import testing
 from nlpplat.cli import cli
 from nlpplat.errors import ConfigError
+from nlpplat.subwords import BOS, EOS, PAD
 from nlpplat_translation.datasets import DEMO, MULTI30K
 from nlpplat_translation.reader import Pair
-from nlpplat_translation.subwords import BOS, EOS, PAD
 from nlpplat_translation.task import TranslationConfig, TranslationTask
 
 SMALL = TranslationConfig(vocab_size=120, beam=3)

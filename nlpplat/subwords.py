@@ -2,17 +2,18 @@
 
 Subwords keep the vocabulary small and closed while every word, seen or not, can still be
 spelt: a rare German compound becomes a few frequent pieces. SentencePiece works on raw
-text (whitespace is a piece, ``▁``), so decoding the pieces gives back detokenized text,
-which is what sacrebleu wants to score. The model is learned on the training data only
-(one joint model for both languages by default, which lets the decoder copy names and
-numbers from the source), and stored in the run directory inside ``vocab.json``.
+text (whitespace is a piece, ``▁``), so decoding the pieces gives back the text as it was
+written, which is what sacrebleu wants to score. Generating tasks (translation, dialogue)
+learn a model on their training data only, one for what the encoder reads and one for
+what the decoder writes, or one joint model for both (which lets the decoder copy names
+and numbers from its input); it is stored in the run directory inside ``vocab.json``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sentencepiece as spm
@@ -21,12 +22,15 @@ PAD, UNK, BOS, EOS = 0, 1, 2, 3  # fixed ids in every model, so the decoder's sp
 MODEL_TYPES = ("unigram", "bpe")
 
 
-def train_model(sentences: Iterable[str], vocab_size: int, model_type: str) -> bytes:
+def train_model(
+    sentences: Iterable[str], vocab_size: int, model_type: str, symbols: Sequence[str] = ()
+) -> bytes:
     """A serialized SentencePiece model learned on ``sentences``.
 
     ``vocab_size`` is a soft limit (``hard_vocab_limit=false``): a small corpus gets as many
-    pieces as it supports instead of an error. One thread keeps the model a function of
-    the data alone.
+    pieces as it supports instead of an error. ``symbols`` are markers that are always one
+    piece of their own (e.g. dialogue's speaker markers). One thread keeps the model a
+    function of the data alone.
     """
     buffer = io.BytesIO()
     spm.SentencePieceTrainer.train(
@@ -34,7 +38,8 @@ def train_model(sentences: Iterable[str], vocab_size: int, model_type: str) -> b
         model_writer=buffer,
         vocab_size=vocab_size,
         model_type=model_type,
-        character_coverage=1.0,  # Multi30k's alphabets are small: keep every character
+        character_coverage=1.0,  # small alphabets (Multi30k, DailyDialog): keep every character
+        user_defined_symbols=list(symbols),
         pad_id=PAD,
         unk_id=UNK,
         bos_id=BOS,
@@ -58,11 +63,21 @@ class Subwords:
 
     @classmethod
     def learn(
-        cls, sources: list[str], targets: list[str], vocab_size: int, joint: bool, model_type: str
+        cls,
+        sources: list[str],
+        targets: list[str],
+        vocab_size: int,
+        joint: bool,
+        model_type: str,
+        symbols: Sequence[str] = (),
     ) -> Subwords:
+        """Models learned on the encoder's and the decoder's training text (``symbols`` in both)."""
         if joint:
-            return cls(train_model(sources + targets, vocab_size, model_type))
-        return cls(train_model(sources, vocab_size, model_type), train_model(targets, vocab_size, model_type))
+            return cls(train_model(sources + targets, vocab_size, model_type, symbols))
+        return cls(
+            train_model(sources, vocab_size, model_type, symbols),
+            train_model(targets, vocab_size, model_type, symbols),
+        )
 
     @property
     def joint(self) -> bool:
