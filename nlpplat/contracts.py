@@ -253,6 +253,15 @@ class Task:
         """
         return len(self.tokens(example))
 
+    def held_out(self, train: Sequence[Any], examples: list[Any]) -> list[Any]:
+        """A dev or test split without the examples that also occur in ``train``.
+
+        The default keeps everything. A task whose corpora repeat items across splits
+        (DailyDialog repeats whole dialogues) removes the repeats here, so that its scores
+        measure generalisation; the host reports how many it removed.
+        """
+        return examples
+
     def fit(self, examples: Sequence[Any]) -> None:
         """Build label vocabularies from the training examples."""
         raise NotImplementedError

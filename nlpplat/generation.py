@@ -43,7 +43,7 @@ class GenerationSettings:
     # ((5 + length) / 6) ** length_penalty, so longer outputs are not punished for having
     # more factors; 0 compares raw log-probabilities. 0.6 is in their best range (0.6-0.7).
     length_penalty: float = 0.6
-    # Outputs stop after max_length_ratio * source tokens + max_length_offset tokens.
+    # Outputs stop after max_length_ratio * source tokens + max_length_offset tokens (at least 1).
     max_length_ratio: float = 1.5
     max_length_offset: int = 10
     no_repeat_ngram: int = 0  # > 0: never produce the same n-gram twice in one output
@@ -60,9 +60,9 @@ class GenerationSettings:
                 raise ConfigError(
                     f"task.{name} = {getattr(self, name)!r}: use one of {', '.join(STRATEGIES)}"
                 )
-        if self.beam < 1 or self.max_length_ratio <= 0 or self.max_length_offset < 0:
+        if self.beam < 1 or self.max_length_ratio < 0 or self.max_length_offset < 0:
             raise ConfigError(
-                "task.beam must be at least 1, task.max_length_ratio positive, task.max_length_offset not negative"
+                "task.beam must be at least 1, task.max_length_ratio and task.max_length_offset not negative"
             )
         if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0 or self.no_repeat_ngram < 0:
             raise ConfigError(
@@ -184,6 +184,20 @@ class TargetDecoder(nn.Module):
         states = self.decoder(self.embed(prefix), memory, memory_mask)  # (B, S, D)
         real = gold != self.pad_id
         return label_smoothed_loss(self.logits(states[real]), gold[real], smoothing)
+
+    def log_likelihood(self, prefix: Tensor, gold: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
+        """(B,) float32: each row's total log-probability of its ``gold`` tokens (padding excluded).
+
+        The same teacher forcing as :meth:`loss`, without smoothing: perplexity is
+        ``exp(-sum(log_likelihood) / tokens)``.
+        """
+        states = self.decoder(self.embed(prefix), memory, memory_mask)
+        real = gold != self.pad_id
+        log_probs = torch.log_softmax(self.logits(states[real]).float(), dim=-1)
+        picked = log_probs.gather(1, gold[real].unsqueeze(1)).squeeze(1)  # (real tokens,)
+        totals = torch.zeros(gold.shape, dtype=picked.dtype, device=picked.device)
+        totals[real] = picked
+        return totals.sum(dim=1)
 
 
 def label_smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float, pad_id: int = -100) -> Tensor:

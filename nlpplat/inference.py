@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nlpplat.config import RunConfig
-from nlpplat.contracts import DatasetSpec
+from nlpplat.contracts import DatasetSpec, Task
 from nlpplat.data import CUSTOM, resolve_files
 from nlpplat.evaluation import evaluate
 from nlpplat.registry import Registry
@@ -21,6 +21,11 @@ def evaluate_run(
     loaded = load_run(run_dir, registry)
     path = Path(test_path) if test_path else split_path(loaded.config, registry, "test")
     examples = loaded.task.read(path)
+    if not test_path and type(loaded.task).held_out is not Task.held_out:
+        # The run's own test split, scored as training scored it: without train's repeats.
+        examples = loaded.task.held_out(
+            loaded.task.read(split_path(loaded.config, registry, "train")), examples
+        )
     train = loaded.config.train
     result = evaluate(
         loaded.model, loaded.task, loaded.collate, examples, train.eval_batch_size, train.precision

@@ -781,12 +781,14 @@ def check_reader(task_cls: type[Task], sample: str | os.PathLike[str], config: A
             "expected a non-empty list of non-empty strings"
         )
     with tempfile.TemporaryDirectory() as folder:
-        files = task.files(Path(sample))  # one file, or several (PREFIX.en + PREFIX.de)
+        # One file, several named by a prefix (PREFIX.en + PREFIX.de), or a file with
+        # companions beside it (dev.dialogues.txt + dev.act.txt).
+        files = task.files(Path(sample))
         for file in files:
             with open(file, "rb") as source, gzip.open(Path(folder) / (file.name + ".gz"), "wb") as target:
                 shutil.copyfileobj(source, target)
-        single = files == [Path(sample)]
-        packed = Path(folder) / (Path(sample).name + (".gz" if single else ""))
+        is_file = Path(sample) in files
+        packed = Path(folder) / (Path(sample).name + (".gz" if is_file else ""))
         try:
             again = task.read(packed)
         except Exception as error:

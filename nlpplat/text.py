@@ -41,3 +41,8 @@ def split_sentences(text: str, language: str = "en") -> list[list[Token]]:
         if tokens:
             sentences.append(tokens)
     return sentences
+
+
+def tokenize(text: str, language: str = "en") -> list[str]:
+    """The tokens of ``text`` by spaCy's rules for ``language``, whitespace dropped."""
+    return [token.text for token in blank_pipeline(language).tokenizer(text) if not token.text.isspace()]

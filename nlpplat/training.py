@@ -158,6 +158,16 @@ class Trainer:
         for split in ("train", "dev", "test"):
             if not self.splits.get(split):
                 raise NlpplatError(f"dataset {self.spec.name!r} has no {split} split")
+        self.removed: dict[str, int] = {}  # examples of dev and test that repeat train's
+        for split in ("dev", "test"):
+            kept = self.task.held_out(self.splits["train"], self.splits[split])
+            if len(kept) < len(self.splits[split]):
+                self.removed[split] = len(self.splits[split]) - len(kept)
+                self.console.print(
+                    f"{split}: {self.removed[split]:,} of {len(self.splits[split]):,} examples also occur "
+                    "in train and are left out"
+                )
+                self.splits[split] = kept
         self.console.print(
             f"{self.spec.name}: "
             + ", ".join(f"{split} {len(examples):,}" for split, examples in self.splits.items())
@@ -518,6 +528,7 @@ class Trainer:
             "final_weights": progress.final_weights,
             "stop_reason": progress.stop_reason,
             "padding_fraction": round(padding_fraction(lengths, batches), 4),
+            "removed_as_in_train": self.removed,
             "peak_memory_mb": peak_memory_mb(self.device),
             "precision": config.train.precision,
             "device": str(self.device),

@@ -230,6 +230,23 @@ def test_loss_projects_only_real_positions_and_equals_the_full_loss() -> None:
     assert head.loss(prefix, gold, memory, mask, 0.1).item() == pytest.approx(full.item(), rel=1e-6)
 
 
+def test_log_likelihood_sums_each_rows_real_tokens() -> None:
+    from nlpplat_transformer.transformer import TransformerBackbone, TransformerConfig
+
+    torch.manual_seed(0)
+    decoder = TransformerBackbone.build_decoder(TransformerConfig(d_model=16, heads=2, layers=1, ff=32), 12)
+    head = TargetDecoder(decoder, 20).eval()
+    memory, mask = source([5, 3], width=12)
+    prefix = torch.tensor([[BOS, 7, 8, 9], [BOS, 5, PAD, PAD]])
+    gold = torch.tensor([[7, 8, 9, EOS], [5, EOS, PAD, PAD]])
+    log_probs = head(prefix, memory, mask).log_softmax(dim=-1)
+    expected = [sum(log_probs[row, s, gold[row, s]].item() for s in range(n)) for row, n in ((0, 4), (1, 2))]
+    assert head.log_likelihood(prefix, gold, memory, mask).tolist() == pytest.approx(expected, rel=1e-5)
+    # Without smoothing, the loss is minus the mean log-likelihood per real token.
+    mean = -sum(expected) / 6
+    assert head.loss(prefix, gold, memory, mask).item() == pytest.approx(mean, rel=1e-5)
+
+
 @pytest.mark.parametrize("backbone", ["rnn", "lstm", "transformer"])
 def test_every_decoder_learns_to_copy_its_source(backbone: str) -> None:
     """A behaviour test of the whole target side: attention over the memory must be learnable.

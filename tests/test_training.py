@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -15,6 +16,7 @@ from rich.console import Console
 from nlpplat import training
 from nlpplat.config import resolve
 from nlpplat.errors import MissingDataError
+from nlpplat.inference import evaluate_run
 from nlpplat.leaderboard import Leaderboard
 from nlpplat.registry import Registry
 from nlpplat.runs import load_run
@@ -150,6 +152,45 @@ def test_averaging_the_last_checkpoints_is_kept_only_if_it_scores_on_dev(
     assert json.loads((run_dir / "results.json").read_text())["final_weights"] == "best"
     kept = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert all(torch.equal(kept[key], value) for key, value in torch.load(run_dir / "best.pt").items())
+
+
+def test_validation_context_covers_only_the_dev_evaluations_during_training(
+    toy_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_cls = toy_registry.task("toy")
+    calls: list[bool] = []
+    validating = [False]
+
+    @contextlib.contextmanager
+    def validation(self):
+        validating[0] = True
+        try:
+            yield
+        finally:
+            validating[0] = False
+
+    original = task_cls.metrics
+    monkeypatch.setattr(task_cls, "validation", validation)
+    monkeypatch.setattr(
+        task_cls, "metrics", lambda self, p, e: calls.append(validating[0]) or original(self, p, e)
+    )
+    training.train(toy_config(toy_registry, lr=0.01, epochs=3, average_last=2), toy_registry, quiet())
+    # Three epochs and the averaging check inside validation(); final dev and test outside it.
+    assert calls == [True, True, True, True, False, False]
+
+
+def test_dev_and_test_examples_that_repeat_train_are_left_out_and_counted(
+    toy_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_cls = toy_registry.task("toy")
+    monkeypatch.setattr(task_cls, "held_out", lambda self, train, examples: examples[1:])
+    run_dir = training.train(toy_config(toy_registry, lr=0.01, epochs=1), toy_registry, quiet())
+    assert json.loads((run_dir / "results.json").read_text())["removed_as_in_train"] == {"dev": 1, "test": 1}
+    # evaluate on the run's own test split leaves out the same examples.
+    metrics = evaluate_run(run_dir, toy_registry, output=str(run_dir / "again.txt"))
+    assert metrics["accuracy"] == json.loads((run_dir / "results.json").read_text())["test"]["accuracy"]
+    again = (run_dir / "again.txt").read_text()
+    assert again == (run_dir / "predictions.test.txt").read_text() and again
 
 
 def test_average_weights_is_the_elementwise_mean() -> None:

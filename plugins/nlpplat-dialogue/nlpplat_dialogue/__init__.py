@@ -1,0 +1,1 @@
+"""Dialogue for nlpplat: response generation (``dialogue``) and dialogue acts (``dialogue-act``)."""

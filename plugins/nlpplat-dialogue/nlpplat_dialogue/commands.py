@@ -1,0 +1,25 @@
+"""The ``chat`` command: ``nlpplat chat RUN_DIR``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.pass_context
+def chat(ctx: click.Context, run_dir: str) -> None:
+    """Talk with a trained dialogue run in the terminal (/reset, /quit)."""
+    from nlpplat.runs import load_run
+    from nlpplat.training import default_registry
+    from nlpplat_dialogue.chat import HELP, converse, prompted_lines
+
+    registry = getattr(ctx.find_root().obj, "registry", None) or default_registry()
+    run = load_run(run_dir, registry)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(HELP)
+    lines = prompted_lines() if interactive else sys.stdin
+    converse(run, lines, lambda reply: click.echo(f"bot> {reply}" if interactive else reply))
