@@ -161,6 +161,16 @@ def _option_layer(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return layer
 
 
+# --set for commands that use a trained run: only what does not change the model's shape.
+USE_SETTINGS = click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Change a task.* or train.* setting of the run, e.g. task.decoding=greedy or task.beam=10.",
+)
+
+
 @cli.command()
 @click.argument("run_dir", type=click.Path())
 @click.option(
@@ -168,14 +178,22 @@ def _option_layer(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
 )
 @click.option("--output", type=click.Path(), help="Write predictions here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@USE_SETTINGS
 @click.pass_context
 def evaluate(
-    ctx: click.Context, run_dir: str, test_path: str | None, output: str | None, as_json: bool
+    ctx: click.Context,
+    run_dir: str,
+    test_path: str | None,
+    output: str | None,
+    as_json: bool,
+    assignments: tuple[str, ...],
 ) -> None:
     """Evaluate a trained run on its test set or on another file."""
+    from nlpplat.config import assignments_to_layer
     from nlpplat.inference import evaluate_run
 
-    metrics = evaluate_run(run_dir, _registry(ctx), test_path, output)
+    overrides = assignments_to_layer(assignments)
+    metrics = evaluate_run(run_dir, _registry(ctx), test_path, output, overrides)
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
         return
@@ -192,9 +210,13 @@ def evaluate(
 @click.option(
     "--file", "input_file", type=click.Path(), help="Predict for each line of this file ('-' = stdin)."
 )
+@USE_SETTINGS
 @click.pass_context
-def predict(ctx: click.Context, run_dir: str, text: str | None, input_file: str | None) -> None:
+def predict(
+    ctx: click.Context, run_dir: str, text: str | None, input_file: str | None, assignments: tuple[str, ...]
+) -> None:
     """Run a trained model on raw text; prints one JSON object per input."""
+    from nlpplat.config import assignments_to_layer
     from nlpplat.inference import predict_lines
 
     if (text is None) == (input_file is None):
@@ -207,7 +229,7 @@ def predict(ctx: click.Context, run_dir: str, text: str | None, input_file: str 
         else contextlib.nullcontext() as handle
     ):
         lines = handle if input_file else [text]  # streamed, one line at a time
-        for result in predict_lines(run_dir, _registry(ctx), lines):
+        for result in predict_lines(run_dir, _registry(ctx), lines, assignments_to_layer(assignments)):
             click.echo(json.dumps(result, ensure_ascii=False))
 
 

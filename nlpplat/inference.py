@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,17 @@ from nlpplat.runs import load_run
 
 
 def evaluate_run(
-    run_dir: str | Path, registry: Registry, test_path: str | None = None, output: str | None = None
+    run_dir: str | Path,
+    registry: Registry,
+    test_path: str | None = None,
+    output: str | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Metrics of the run's best checkpoint on ``test_path`` (default: its dataset's test split)."""
-    loaded = load_run(run_dir, registry)
+    """Metrics of the run's best checkpoint on ``test_path`` (default: its dataset's test split).
+
+    ``overrides`` change task and train settings, e.g. the decoding (:func:`load_run`).
+    """
+    loaded = load_run(run_dir, registry, overrides=overrides)
     path = Path(test_path) if test_path else split_path(loaded.config, registry, "test")
     examples = loaded.task.read(path)
     if not test_path and type(loaded.task).held_out is not Task.held_out:
@@ -43,10 +50,13 @@ def split_path(config: RunConfig, registry: Registry, split: str) -> Path:
 
 
 def predict_lines(
-    run_dir: str | Path, registry: Registry, lines: Iterable[str]
+    run_dir: str | Path,
+    registry: Registry,
+    lines: Iterable[str],
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """One result per non-empty input line, from the task's ``predict_text``."""
-    loaded = load_run(run_dir, registry)
+    loaded = load_run(run_dir, registry, overrides=overrides)
     for line in lines:
         if line.strip():
             yield loaded.predict_text(line.rstrip("\n"))

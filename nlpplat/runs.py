@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ import torch
 from nlpplat.config import RunConfig, load_toml, resolve
 from nlpplat.contracts import Task
 from nlpplat.embeddings import TokenVocab
-from nlpplat.errors import NlpplatError
+from nlpplat.errors import ConfigError, NlpplatError
 from nlpplat.io import atomic_writer, write_json
 from nlpplat.model import Collator, TaskModel, build_model
 from nlpplat.registry import Registry
@@ -70,11 +70,25 @@ def read_results(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_config(run_dir: Path, registry: Registry) -> RunConfig:
+# What may change when a trained model is used: how it decodes and how it runs, never the
+# shape of the model its weights belong to.
+USE_SECTIONS = ("task", "train")
+
+
+def load_config(
+    run_dir: Path, registry: Registry, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> RunConfig:
+    """The run's configuration, with ``overrides`` ({section: {key: value}}) of task and train settings."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise NlpplatError(f"{run_dir}: no {CONFIG}; is this a run directory?")
-    return resolve(registry, [load_toml(path)])
+    for section in overrides or {}:
+        if section not in USE_SECTIONS:
+            raise ConfigError(
+                f"--set {section}.…: a trained run's {section} settings are fixed by its weights; "
+                f"only {' and '.join(s + '.*' for s in USE_SECTIONS)} settings can change (e.g. task.beam=10)"
+            )
+    return resolve(registry, [load_toml(path), *([overrides] if overrides else [])])
 
 
 @dataclass
@@ -101,12 +115,20 @@ class LoadedRun:
         return self.task.predict_text(text, lambda examples: self.predict(examples))
 
 
-def load_run(run_dir: str | Path, registry: Registry, weights: str = CHECKPOINT) -> LoadedRun:
-    """Rebuild the model of ``run_dir`` and load its best weights, on the best device."""
+def load_run(
+    run_dir: str | Path,
+    registry: Registry,
+    weights: str = CHECKPOINT,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> LoadedRun:
+    """Rebuild the model of ``run_dir`` and load its best weights, on the best device.
+
+    ``overrides`` change task and train settings, e.g. ``{"task": {"decoding": "greedy"}}``.
+    """
     from nlpplat.training import pick_device
 
     run_dir = Path(run_dir)
-    config = load_config(run_dir, registry)
+    config = load_config(run_dir, registry, overrides)
     vocab_path = run_dir / VOCAB
     if not vocab_path.is_file() or not (run_dir / weights).is_file():
         raise NlpplatError(f"{run_dir}: no {VOCAB} or {weights}; the run has not saved a model yet")
@@ -118,7 +140,14 @@ def load_run(run_dir: str | Path, registry: Registry, weights: str = CHECKPOINT)
     model = build_model(
         task, registry.backbone(config.run.backbone), config.backbone, vocab, config.embeddings
     )
-    model.load_state_dict(torch.load(run_dir / weights, map_location="cpu", weights_only=True))
+    try:
+        model.load_state_dict(torch.load(run_dir / weights, map_location="cpu", weights_only=True))
+    except RuntimeError as error:  # e.g. --set task.head=… builds a head the weights are not for
+        first = " ".join(line.strip() for line in str(error).strip().splitlines()[:2])[:240]
+        changed = f" with --set {overrides}" if overrides else ""
+        raise NlpplatError(
+            f"{run_dir / weights}: the weights do not fit the model the run's settings{changed} build ({first})"
+        ) from None
     if config.train.threads:
         torch.set_num_threads(config.train.threads)  # as in training: oversubscribed threads thrash
     model.to(pick_device(config.train.device)).eval()

@@ -58,6 +58,19 @@ def test_evaluate_reports_metrics(demo_run: Path) -> None:
     assert json.loads(out)["f1"] == pytest.approx(results["test"]["f1"])
 
 
+def test_evaluate_and_predict_change_only_task_and_train_settings(demo_run: Path) -> None:
+    code, out, err = invoke("evaluate", str(demo_run), "--json", "--set", "train.eval_batch_size=3")
+    assert code == 0, err
+    results = json.loads((demo_run / "results.json").read_text())
+    assert json.loads(out)["f1"] == pytest.approx(results["test"]["f1"])
+    code, _, err = invoke("predict", str(demo_run), "Hi .", "--set", "backbone.hidden=8")
+    assert code == 1 and "backbone settings are fixed by its weights" in err
+    assert len(err.strip().splitlines()) == 1
+    # A task setting that builds another head (no CRF) cannot take the run's weights: one line.
+    code, _, err = invoke("evaluate", str(demo_run), "--set", "task.head=softmax")
+    assert code == 1 and "do not fit the model" in err and len(err.strip().splitlines()) == 1
+
+
 def test_unknown_backbone_is_one_line_listing_the_available_ones() -> None:
     code, _, err = invoke("run", "--task", "ner", "--backbone", "lstmm")
     assert code == 1
