@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nlpplat import Batch, Decoder, Task
-from nlpplat.errors import ConfigError
+from nlpplat.errors import ConfigError, DataError
 from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate
 from nlpplat.io import atomic_writer
 from nlpplat.subwords import BOS, EOS, MODEL_TYPES, PAD, Subwords
@@ -65,12 +65,15 @@ class ContextSettings:
     context_tokens: int = 128  # at most this many pieces; older pieces are cut off first
     vocab_size: int = 8000  # sentencepiece pieces, learned on the training turns
     subword_model: str = "unigram"  # "unigram" (Kudo 2018) or "bpe" (Sennrich et al. 2016)
+    # A longer turn is an error (file:line), never silently cut: a response must fit the
+    # decoder's positions. DailyDialog's longest utterance has 278 words.
+    max_words: int = 300
 
     def check(self) -> None:
-        if self.context_turns < 1 or self.context_tokens < 8 or self.vocab_size < 16:
+        if self.context_turns < 1 or self.context_tokens < 8 or self.vocab_size < 16 or self.max_words < 1:
             raise ConfigError(
-                "task.context_turns must be at least 1, task.context_tokens at least 8 and "
-                "task.vocab_size at least 16"
+                "task.context_turns must be at least 1, task.context_tokens at least 8, "
+                "task.vocab_size at least 16 and task.max_words positive"
             )
         if self.subword_model not in MODEL_TYPES:
             raise ConfigError(
@@ -116,7 +119,18 @@ class DialogueData:
     include_turn: ClassVar[bool]  # does the encoder read the turn in question?
 
     def read(self, path: Path) -> list[Exchange]:
-        return self.exchanges(read_dialogues(Path(path)))
+        dialogues = read_dialogues(Path(path))
+        limit = self.config.max_words
+        for dialogue in dialogues:
+            for number, turn in enumerate(dialogue.turns, 1):
+                if len(turn.split()) > limit:
+                    raise DataError(
+                        dialogue.path,
+                        dialogue.line,
+                        f"turn {number} has {len(turn.split())} words, more than task.max_words={limit}; "
+                        "split it or raise the limit",
+                    )
+        return self.exchanges(dialogues)
 
     def exchanges(self, dialogues: Sequence[Dialogue]) -> list[Exchange]:
         raise NotImplementedError

@@ -15,7 +15,7 @@ from dialogue_samples import SAMPLE
 import nlpplat_dialogue.plugin
 from nlpplat import testing
 from nlpplat.cli import cli
-from nlpplat.errors import ConfigError
+from nlpplat.errors import ConfigError, DataError
 from nlpplat.runs import load_run
 from nlpplat_dialogue import scoring
 from nlpplat_dialogue.chat import converse
@@ -185,6 +185,13 @@ def test_act_statistics_reproduce_macro_f1_on_any_subset(sample: Path) -> None:
         totals = [sum(rows[i][k] for i in subset) for k in range(len(rows[0]))]
         expected = task.metrics([predictions[i] for i in subset], [examples[i] for i in subset])["macro_f1"]
         assert task.metric_from_statistics(totals) == pytest.approx(expected)
+
+
+def test_over_long_turns_are_errors_with_their_line(sample: Path) -> None:
+    with pytest.raises(
+        DataError, match=r"sample.dialogues.txt:1: turn 1 has 8 words, more than task.max_words=6"
+    ):
+        DialogueTask(DialogueConfig(max_words=6)).read(sample)
 
 
 def test_bad_settings_are_config_errors() -> None:
