@@ -13,8 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from nlpplat.config import RunSection, TrainConfig
-from nlpplat.embeddings import EmbeddingConfig
+from nlpplat.config import RunSection, resolve
 from nlpplat.registry import Registry
 from nlpplat.training import default_registry
 
@@ -28,11 +27,16 @@ def command(config: dict, registry: Registry) -> str:
     parts = ["nlpplat run", f"--task {run['task']}", f"--backbone {run['backbone']}"]
     if run.get("dataset") and run["dataset"] != RunSection.dataset:
         parts.append(f"--dataset {run['dataset']}")
+    # The defaults of a fresh run of this task, backbone and dataset: the task's run_defaults
+    # and the dataset's task settings are part of them.
+    fresh = resolve(
+        registry, [{"run": {key: run[key] for key in ("task", "backbone", "dataset") if run.get(key)}}]
+    )
     defaults = {
-        "train": TrainConfig(),
-        "embeddings": EmbeddingConfig(),
-        "backbone": registry.backbone(run["backbone"]).Config(),
-        "task": registry.task(run["task"]).Config(),
+        "train": fresh.train,
+        "embeddings": fresh.embeddings,
+        "backbone": fresh.backbone,
+        "task": fresh.task,
     }
     for section, default in defaults.items():
         for key, value in config.get(section, {}).items():
@@ -63,8 +67,9 @@ def row(run_dir: Path, registry: Registry) -> str:
 
 
 def main(paths: list[str]) -> None:
+    metric = json.loads((Path(paths[0]) / "results.json").read_text(encoding="utf-8"))["primary_metric"]
     print(
-        "| backbone | test F1 | dev F1 | precision | epochs (stop) | train time | parameters "
+        f"| backbone | test {metric} | dev {metric} | precision | epochs (stop) | train time | parameters "
         "| train tokens/s | test sentences/s | command |"
     )
     print("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |")
