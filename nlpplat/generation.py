@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +198,18 @@ class TargetDecoder(nn.Module):
         totals = torch.zeros(gold.shape, dtype=picked.dtype, device=picked.device)
         totals[real] = picked
         return totals.sum(dim=1)
+
+
+def teacher_forcing(rows: Sequence[Sequence[int]], bos: int, eos: int, pad: int) -> dict[str, Tensor]:
+    """The decoder's inputs and gold outputs for target token ``rows``.
+
+    ``prefix`` (B, S) long = BOS + tokens and ``gold`` (B, S) long = tokens + EOS, padded with
+    ``pad`` to the longest row plus one: position ``s`` of ``prefix`` predicts ``gold[s]``.
+    """
+    width = max(len(row) for row in rows) + 1
+    prefix = [[bos, *row] + [pad] * (width - len(row) - 1) for row in rows]
+    gold = [[*row, eos] + [pad] * (width - len(row) - 1) for row in rows]
+    return {"prefix": torch.tensor(prefix, dtype=torch.long), "gold": torch.tensor(gold, dtype=torch.long)}
 
 
 def label_smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float, pad_id: int = -100) -> Tensor:

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from nlpplat import Batch, Decoder, Task
 from nlpplat.errors import ConfigError, DataError
-from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate
+from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate, teacher_forcing
 from nlpplat.io import atomic_writer
 from nlpplat.subwords import BOS, EOS, MODEL_TYPES, PAD, Subwords
 from nlpplat_dialogue import scoring
@@ -255,11 +255,7 @@ class DialogueTask(DialogueData, GeneratingTask):
 
     def targets(self, examples: Sequence[Exchange], length: int) -> dict[str, Tensor]:
         """``prefix`` (B, S) = BOS + response pieces and ``gold`` (B, S) = response pieces + EOS."""
-        ids = [self.target_ids(example) for example in examples]
-        width = max(len(row) for row in ids) + 1
-        prefix = [[BOS, *row] + [PAD] * (width - len(row) - 1) for row in ids]
-        gold = [[*row, EOS] + [PAD] * (width - len(row) - 1) for row in ids]
-        return {"prefix": torch.tensor(prefix), "gold": torch.tensor(gold)}
+        return teacher_forcing([self.target_ids(example) for example in examples], BOS, EOS, PAD)
 
     def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
         if decoder is None:

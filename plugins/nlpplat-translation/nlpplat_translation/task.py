@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor
 
 from nlpplat import Batch, Decoder
 from nlpplat.errors import ConfigError
-from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate
+from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate, teacher_forcing
 from nlpplat.io import atomic_writer
 from nlpplat.subwords import BOS, EOS, MODEL_TYPES, PAD, Subwords
 from nlpplat_translation import scoring
@@ -133,14 +132,7 @@ class TranslationTask(GeneratingTask):
 
     def targets(self, examples: Sequence[Pair], length: int) -> dict[str, Tensor]:
         """``prefix`` (B, S) = BOS + target pieces and ``gold`` (B, S) = target pieces + EOS, padded."""
-        ids = [self.target_ids(pair) for pair in examples]
-        width = max(len(row) for row in ids) + 1
-        prefix = [[BOS, *row] + [PAD] * (width - len(row) - 1) for row in ids]
-        gold = [[*row, EOS] + [PAD] * (width - len(row) - 1) for row in ids]
-        return {
-            "prefix": torch.tensor(prefix, dtype=torch.long),
-            "gold": torch.tensor(gold, dtype=torch.long),
-        }
+        return teacher_forcing([self.target_ids(pair) for pair in examples], BOS, EOS, PAD)
 
     # -- model ------------------------------------------------------------------------------
     def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
