@@ -27,8 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nlpplat.contracts import Decoder, Task
+from nlpplat.contracts import Batch, Decoder, Task
 from nlpplat.errors import ConfigError
+from nlpplat.subwords import PAD
 
 STRATEGIES = ("greedy", "beam", "sample")
 
@@ -91,9 +92,12 @@ class GenerationSettings:
 class GeneratingTask(Task):
     """Base of the tasks that write text with this module's search (translation, dialogue).
 
-    Its ``Config`` derives from :class:`GenerationSettings`. :attr:`decoding` holds the
-    settings to decode with: the config itself, or inside :meth:`validation` (the dev
-    evaluations made during training) the config with ``validation_decoding``.
+    Its ``Config`` derives from :class:`GenerationSettings` and also has ``tie_embeddings``
+    and ``label_smoothing``; :meth:`targets` returns :func:`teacher_forcing` rows padded with
+    ``nlpplat.subwords.PAD``, and :meth:`target_size` says how many target tokens there are.
+    The head is then a :class:`TargetDecoder` trained by teacher forcing. :attr:`decoding`
+    holds the settings to decode with: the config itself, or inside :meth:`validation` (the
+    dev evaluations made during training) the config with ``validation_decoding``.
     """
 
     requires_decoder = True
@@ -112,6 +116,19 @@ class GeneratingTask(Task):
 
     def decoding_parameters(self) -> dict[str, Any]:
         return self.config.parameters()
+
+    def target_size(self) -> int:
+        """How many tokens the decoder chooses from (the target vocabulary, specials included)."""
+        raise NotImplementedError
+
+    def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
+        if decoder is None:
+            raise ConfigError(f"the {self.name} task needs a backbone with a decoder")
+        return TargetDecoder(decoder, self.target_size(), pad_id=PAD, tie=self.config.tie_embeddings)
+
+    def loss(self, head: TargetDecoder, states: Tensor, batch: Batch) -> Tensor:
+        targets = batch.targets
+        return head.loss(targets["prefix"], targets["gold"], states, batch.mask, self.config.label_smoothing)
 
 
 class TargetDecoder(nn.Module):

@@ -19,6 +19,8 @@ and its need for a decoder (none) differ from response generation's.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,9 +180,7 @@ class DialogueData:
         Raw text is split into tokens by spaCy, as DailyDialog's own text was, so that the
         model sees ``you ?`` rather than ``you?``.
         """
-        import json
-
-        from nlpplat.text import tokenize
+        from nlpplat.text import tokenize  # spaCy: loaded only when raw text comes in
 
         stripped = text.strip()
         record: object = stripped
@@ -257,16 +257,8 @@ class DialogueTask(DialogueData, GeneratingTask):
         """``prefix`` (B, S) = BOS + response pieces and ``gold`` (B, S) = response pieces + EOS."""
         return teacher_forcing([self.target_ids(example) for example in examples], BOS, EOS, PAD)
 
-    def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
-        if decoder is None:
-            raise ConfigError("the dialogue task needs a backbone with a decoder")
-        return TargetDecoder(
-            decoder, self._subwords().target_size, pad_id=PAD, tie=self.config.tie_embeddings
-        )
-
-    def loss(self, head: TargetDecoder, states: Tensor, batch: Batch) -> Tensor:
-        targets = batch.targets
-        return head.loss(targets["prefix"], targets["gold"], states, batch.mask, self.config.label_smoothing)
+    def target_size(self) -> int:
+        return self._subwords().target_size
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[Reply]:
         """The gold response's log-likelihood and, unless only scoring, a generated response."""
@@ -308,8 +300,6 @@ class DialogueTask(DialogueData, GeneratingTask):
         ]
 
     def metric_from_statistics(self, totals: Sequence[float]) -> float:
-        import math
-
         return math.exp(totals[0] / max(totals[1], 1.0))
 
     def write_predictions(

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from nlpplat import Batch, Decoder
+from nlpplat import Batch
 from nlpplat.errors import ConfigError
 from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate, teacher_forcing
 from nlpplat.io import atomic_writer
@@ -135,16 +135,8 @@ class TranslationTask(GeneratingTask):
         return teacher_forcing([self.target_ids(pair) for pair in examples], BOS, EOS, PAD)
 
     # -- model ------------------------------------------------------------------------------
-    def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
-        if decoder is None:
-            raise ConfigError("the translation task needs a backbone with a decoder")
-        return TargetDecoder(
-            decoder, self._subwords().target_size, pad_id=PAD, tie=self.config.tie_embeddings
-        )
-
-    def loss(self, head: TargetDecoder, states: Tensor, batch: Batch) -> Tensor:
-        targets = batch.targets
-        return head.loss(targets["prefix"], targets["gold"], states, batch.mask, self.config.label_smoothing)
+    def target_size(self) -> int:
+        return self._subwords().target_size
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[str]:
         ids = generate(head, states, batch.mask, self.decoding, bos=BOS, eos=EOS)
