@@ -217,7 +217,10 @@ def test_tying_needs_equal_widths() -> None:
         TargetDecoder(decoder, V)
 
 
-def test_loss_projects_only_real_positions_and_equals_the_full_loss() -> None:
+def small_teacher_forcing_case() -> tuple[
+    TargetDecoder, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor
+]:
+    """A one-layer Transformer head, two sources (5 and 3 tokens) and two targets (3 and 1 tokens)."""
     from nlpplat_transformer.transformer import TransformerBackbone, TransformerConfig
 
     torch.manual_seed(0)
@@ -226,19 +229,17 @@ def test_loss_projects_only_real_positions_and_equals_the_full_loss() -> None:
     memory, mask = source([5, 3], width=12)
     prefix = torch.tensor([[BOS, 7, 8, 9], [BOS, 5, PAD, PAD]])
     gold = torch.tensor([[7, 8, 9, EOS], [5, EOS, PAD, PAD]])
+    return head, memory, mask, prefix, gold
+
+
+def test_loss_projects_only_real_positions_and_equals_the_full_loss() -> None:
+    head, memory, mask, prefix, gold = small_teacher_forcing_case()
     full = label_smoothed_loss(head(prefix, memory, mask), gold, 0.1, pad_id=PAD)
     assert head.loss(prefix, gold, memory, mask, 0.1).item() == pytest.approx(full.item(), rel=1e-6)
 
 
 def test_log_likelihood_sums_each_rows_real_tokens() -> None:
-    from nlpplat_transformer.transformer import TransformerBackbone, TransformerConfig
-
-    torch.manual_seed(0)
-    decoder = TransformerBackbone.build_decoder(TransformerConfig(d_model=16, heads=2, layers=1, ff=32), 12)
-    head = TargetDecoder(decoder, 20).eval()
-    memory, mask = source([5, 3], width=12)
-    prefix = torch.tensor([[BOS, 7, 8, 9], [BOS, 5, PAD, PAD]])
-    gold = torch.tensor([[7, 8, 9, EOS], [5, EOS, PAD, PAD]])
+    head, memory, mask, prefix, gold = small_teacher_forcing_case()
     log_probs = head(prefix, memory, mask).log_softmax(dim=-1)
     expected = [sum(log_probs[row, s, gold[row, s]].item() for s in range(n)) for row, n in ((0, 4), (1, 2))]
     assert head.log_likelihood(prefix, gold, memory, mask).tolist() == pytest.approx(expected, rel=1e-5)

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import sacrebleu
 from click.testing import CliRunner
-from dialogue_samples import SAMPLE
+from dialogue_samples import SAMPLE, write_dailydialog
 
 import nlpplat_dialogue.plugin
 from nlpplat import testing
 from nlpplat.cli import cli
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.runs import load_run
+from nlpplat.training import default_registry
 from nlpplat_dialogue import scoring
 from nlpplat_dialogue.chat import converse
 from nlpplat_dialogue.datasets import DATASETS
@@ -30,6 +31,7 @@ from nlpplat_dialogue.task import (
     DialogueConfig,
     DialogueTask,
     context_pieces,
+    responder,
 )
 
 SMALL = DialogueConfig(vocab_size=150, beam=3)
@@ -119,15 +121,11 @@ def test_context_marks_speakers_relative_to_the_turn_and_is_cut_from_the_left(sa
 
 def test_named_speakers_and_the_turn_to_come() -> None:
     dialogue = Dialogue(("hello", "hi", "how are you"), ("ann", "bob", "bob"))
-    from nlpplat_dialogue.task import responder
-
     assert responder(dialogue, 2) == "bob" and responder(dialogue, 3) == "ann"  # whoever spoke before bob
 
 
 def test_held_out_removes_dialogues_seen_in_train(sample: Path, tmp_path: Path) -> None:
     task, train = fitted(DialogueTask, sample, SMALL)
-    from dialogue_samples import write_dailydialog
-
     dev = task.read(write_dailydialog(tmp_path, [SAMPLE[1], [("Brand new .", 1), ("Indeed .", 1)]], "dev"))
     kept = task.held_out(train, dev)
     assert [exchange.dialogue.turns[0] for exchange in kept] == ["Brand new ."]
@@ -242,16 +240,12 @@ def test_short_demo_run_then_predict_and_chat(
     assert reply["context"] == ["Would you like some tea ?"] and isinstance(reply["response"], str)
     said: list[str] = []
     history = converse(
-        load_run(run, _registry()), ["Hi!", "/reset", "", "Where is the bank?", "/quit", "x"], said.append
+        load_run(run, default_registry()),
+        ["Hi!", "/reset", "", "Where is the bank?", "/quit", "x"],
+        said.append,
     )
     assert said[1] == "(new conversation)" and len(said) == 3
     assert history[0] == "Where is the bank ?" and len(history) == 2  # reset forgot the first exchange
-
-
-def _registry():
-    from nlpplat.training import default_registry
-
-    return default_registry()
 
 
 def test_chat_command_reads_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
