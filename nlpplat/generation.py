@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from torch import Tensor, nn
 
 from nlpplat.contracts import Batch, Decoder, Task
 from nlpplat.errors import ConfigError
-from nlpplat.subwords import PAD
+from nlpplat.subwords import BOS, EOS, PAD
 
 STRATEGIES = ("greedy", "beam", "sample")
 
@@ -51,6 +52,9 @@ class GenerationSettings:
     top_k: int = 0  # sampling: draw only from the k most probable tokens (0 = all)
     top_p: float = 1.0  # sampling: draw only from the smallest set holding this much probability
     temperature: float = 1.0  # sampling: divides the logits (< 1 sharpens, > 1 flattens)
+    # sampling: each batch draws from a generator seeded by this and its first example, so
+    # the same model, input and batch size give the same outputs (evaluate repeats a run).
+    seed: int = 1
     # The dev evaluations made during training only rank checkpoints, and greedy search
     # ranks them like beam search at a quarter of the cost; the reported scores use decoding.
     validation_decoding: str = "greedy"
@@ -81,7 +85,12 @@ class GenerationSettings:
         if self.decoding == "beam":
             chosen |= {"beam": self.beam, "length_penalty": self.length_penalty}
         if self.decoding == "sample":
-            chosen |= {"top_k": self.top_k, "top_p": self.top_p, "temperature": self.temperature}
+            chosen |= {
+                "top_k": self.top_k,
+                "top_p": self.top_p,
+                "temperature": self.temperature,
+                "seed": self.seed,
+            }
         chosen |= {
             "max_length": f"{self.max_length_ratio} * source + {self.max_length_offset}",
             "no_repeat_ngram": self.no_repeat_ngram,
@@ -120,6 +129,21 @@ class GeneratingTask(Task):
     def target_size(self) -> int:
         """How many tokens the decoder chooses from (the target vocabulary, specials included)."""
         raise NotImplementedError
+
+    def generate(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[list[int]]:
+        """Decode ``batch`` with :attr:`decoding`: one list of target ids per example.
+
+        ``states`` (B, T, M) are the encoder's. Sampling draws from a generator seeded by
+        ``seed`` and the batch's first example rather than from torch's global one, so
+        that a sampled output does not depend on what ran before it.
+        """
+        generator = None
+        if self.decoding.decoding == "sample":
+            # One 32-bit number: torch's CPU generator keeps only the low 32 bits of a seed.
+            key = "\x1f".join([str(self.decoding.seed), *self.tokens(batch.examples[0])])
+            generator = torch.Generator(states.device)
+            generator.manual_seed(zlib.crc32(key.encode()))
+        return generate(head, states, batch.mask, self.decoding, BOS, EOS, generator)
 
     def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
         if decoder is None:

@@ -16,6 +16,7 @@ import nlpplat_dialogue.plugin
 from nlpplat import testing
 from nlpplat.cli import cli
 from nlpplat.errors import ConfigError, DataError
+from nlpplat.inference import evaluate_run
 from nlpplat.runs import load_run
 from nlpplat.training import default_registry
 from nlpplat_dialogue import scoring
@@ -253,6 +254,24 @@ def test_chat_command_reads_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(cli, ["chat", str(run)], input="Hello!\nHow much is this hat?\n/quit\n")
     assert result.exit_code == 0, result.output
     assert len(result.stdout.strip().splitlines()) == 2  # one reply per message, no prompt when piped
+
+
+def test_sampled_responses_repeat_when_the_run_is_evaluated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = run_demo("dialogue", "transformer", tmp_path, monkeypatch)  # default decoding: sampling
+    results = json.loads((run / "results.json").read_text())
+    assert results["decoding"]["decoder"] == "sample" and results["decoding"]["seed"] == 1
+    again = evaluate_run(run, default_registry(), output=str(tmp_path / "again.txt"))
+    assert (tmp_path / "again.txt").read_text() == (run / "predictions.test.txt").read_text()
+    assert {name: again[name] for name in results["test"]} == results["test"]
+    # A tiny model is sure of its next piece; flattened, the draws show the seed.
+    flat = {"temperature": 3.0, "top_p": 1.0}
+    first, second = (
+        evaluate_run(run, default_registry(), overrides={"task": {**flat, "seed": seed}}) for seed in (1, 2)
+    )
+    assert first["ppl"] == second["ppl"] == results["test"]["ppl"]  # the gold responses' score is no draw
+    assert first["distinct2"] != second["distinct2"]
 
 
 def test_short_act_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from nlpplat import Batch
 from nlpplat.errors import ConfigError
-from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, generate, teacher_forcing
+from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, teacher_forcing
 from nlpplat.io import atomic_writer
 from nlpplat.subwords import BOS, EOS, MODEL_TYPES, PAD, Subwords
 from nlpplat_translation import scoring
@@ -139,7 +139,7 @@ class TranslationTask(GeneratingTask):
         return self._subwords().target_size
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[str]:
-        ids = generate(head, states, batch.mask, self.decoding, bos=BOS, eos=EOS)
+        ids = self.generate(head, states, batch)
         return [self._subwords().detokenize(row) for row in ids]
 
     # -- evaluation and output --------------------------------------------------------------
