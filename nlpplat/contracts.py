@@ -244,14 +244,12 @@ class Task:
         """The tokens the encoder reads for ``example``."""
         raise NotImplementedError
 
-    def length(self, example: Any) -> int | tuple[int, ...]:
+    def length(self, example: Any) -> int:
         """How long ``example`` is for batching: length-sorted buckets and token budgets.
 
         Default: its number of tokens. A task that also produces a sequence of its own
-        returns one length per padded side, ``(source, target)``, when the two differ much
-        (dialogue's long context and short response: batches are then sorted on both
-        sides, see :mod:`nlpplat.batching`), or the longer of the two when they go together
-        (translation), which sorts on one number. A token budget counts a row's longest side.
+        (translation's target) returns the longer of the two, so that batches are padded
+        little on both sides.
         """
         return len(self.tokens(example))
 

@@ -52,8 +52,8 @@ class GenerationSettings:
     top_k: int = 0  # sampling: draw only from the k most probable tokens (0 = all)
     top_p: float = 1.0  # sampling: draw only from the smallest set holding this much probability
     temperature: float = 1.0  # sampling: divides the logits (< 1 sharpens, > 1 flattens)
-    # sampling: each batch draws from a generator seeded by this and its first example, so
-    # the same model, input and batch size give the same outputs (evaluate repeats a run).
+    # sampling: each example's draws depend only on this seed, the example and the step, so
+    # the same model and input give the same output in any batch (evaluate repeats a run).
     seed: int = 1
     # The dev evaluations made during training only rank checkpoints, and greedy search
     # ranks them like beam search at a quarter of the cost; the reported scores use decoding.
@@ -133,17 +133,13 @@ class GeneratingTask(Task):
     def generate(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[list[int]]:
         """Decode ``batch`` with :attr:`decoding`: one list of target ids per example.
 
-        ``states`` (B, T, M) are the encoder's. Sampling draws from a generator seeded by
-        ``seed`` and the batch's first example rather than from torch's global one, so
-        that a sampled output does not depend on what ran before it.
+        ``states`` (B, T, M) are the encoder's. Sampling seeds each example from ``seed``
+        and its tokens, so that its output depends neither on its batch nor on what ran
+        before it.
         """
-        generator = None
-        if self.decoding.decoding == "sample":
-            # One 32-bit number: torch's CPU generator keeps only the low 32 bits of a seed.
-            key = "\x1f".join([str(self.decoding.seed), *self.tokens(batch.examples[0])])
-            generator = torch.Generator(states.device)
-            generator.manual_seed(zlib.crc32(key.encode()))
-        return generate(head, states, batch.mask, self.decoding, BOS, EOS, generator)
+        keys = ["\x1f".join([str(self.decoding.seed), *self.tokens(example)]) for example in batch.examples]
+        seeds = torch.tensor([zlib.crc32(key.encode()) for key in keys], device=states.device)
+        return generate(head, states, batch.mask, self.decoding, BOS, EOS, seeds)
 
     def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
         if decoder is None:
@@ -282,9 +278,13 @@ def generate(
     settings: GenerationSettings,
     bos: int,
     eos: int,
-    generator: torch.Generator | None = None,
+    seeds: Tensor | None = None,
 ) -> list[list[int]]:
-    """Decode every row of ``memory`` (B, T, M); return B token lists without BOS and EOS."""
+    """Decode every row of ``memory`` (B, T, M); return B token lists without BOS and EOS.
+
+    ``seeds`` (B,) 32-bit numbers make sampling reproducible per row (default: drawn from
+    torch's global generator).
+    """
     limits = max_lengths(memory_mask, settings)
     if head.decoder.max_length is not None:  # e.g. learned positions: no position past the table
         limits = limits.clamp(max=head.decoder.max_length)
@@ -292,23 +292,30 @@ def generate(
         alpha, blocked = settings.length_penalty, settings.no_repeat_ngram
         return beam_search(head, memory, memory_mask, bos, eos, limits, settings.beam, alpha, blocked)
     if settings.decoding == "sample":
-        choose = sampler(settings.top_k, settings.top_p, settings.temperature, generator)
+        if seeds is None:
+            seeds = torch.randint(0, 2**32, (memory.size(0),), device=memory.device)
+        choose = sampler(seeds, settings.top_k, settings.top_p, settings.temperature)
     else:
         choose = greedy_choice
     return single_path_search(head, memory, memory_mask, bos, eos, limits, choose, settings.no_repeat_ngram)
 
 
-def greedy_choice(log_probs: Tensor) -> Tensor:
+def greedy_choice(log_probs: Tensor, rows: Tensor, step: int) -> Tensor:
     """(N, V) -> (N,) the most probable token of each row."""
     return log_probs.argmax(dim=-1)
 
 
 def sampler(
-    top_k: int = 0, top_p: float = 1.0, temperature: float = 1.0, generator: torch.Generator | None = None
-) -> Callable[[Tensor], Tensor]:
-    """A choice function that draws from the (truncated, tempered) next-token distribution."""
+    seeds: Tensor, top_k: int = 0, top_p: float = 1.0, temperature: float = 1.0
+) -> Callable[[Tensor, Tensor, int], Tensor]:
+    """A choice function that draws from the (truncated, tempered) next-token distribution.
 
-    def choose(log_probs: Tensor) -> Tensor:
+    ``seeds`` (B,) hold a 32-bit number per sentence; ``choose(log_probs, rows, step)``
+    draws row ``i`` of ``log_probs`` with :func:`uniform` ``(seeds[rows[i]], step)``, by
+    inverting the cumulative distribution.
+    """
+
+    def choose(log_probs: Tensor, rows: Tensor, step: int) -> Tensor:
         scores = log_probs / temperature  # (N, V)
         if top_k > 0:
             kth = scores.topk(min(top_k, scores.size(-1)), dim=-1).values[:, -1:]  # (N, 1)
@@ -321,9 +328,26 @@ def sampler(
             before = probabilities.cumsum(dim=-1) - probabilities
             drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
             scores = scores.masked_fill(drop, -math.inf)
-        return torch.multinomial(scores.softmax(dim=-1), 1, generator=generator).squeeze(1)
+        cumulative = scores.softmax(dim=-1).cumsum(dim=-1)  # (N, V)
+        draws = uniform(seeds.to(rows.device)[rows], step).to(cumulative.dtype) * cumulative[:, -1]
+        chosen = torch.searchsorted(cumulative, draws.unsqueeze(1), right=True).squeeze(1)
+        return chosen.clamp(max=cumulative.size(1) - 1)  # a draw of the total itself, by rounding
 
     return choose
+
+
+def uniform(seeds: Tensor, step: int) -> Tensor:
+    """(N,) float64 in (0, 1): a fixed function of each 32-bit seed and ``step``.
+
+    A counter-based draw (the integer hash of Mueller's ``hash32``, all products below
+    2**59, so int64 never overflows): it needs no generator state, so a sentence's draws
+    do not depend on the other sentences of its batch or on their order.
+    """
+    x = (seeds.long() + step * 0x9E3779B9) & 0xFFFFFFFF
+    for _ in range(2):
+        x = (((x >> 16) ^ x) * 0x45D9F3B) & 0xFFFFFFFF
+    x = (x >> 16) ^ x
+    return (x.double() + 0.5) / 2**32
 
 
 def block_repeated_ngrams(history: Tensor, log_probs: Tensor, n: int) -> Tensor:
@@ -370,7 +394,7 @@ def single_path_search(
     bos: int,
     eos: int,
     limits: Tensor,
-    choose: Callable[[Tensor], Tensor],
+    choose: Callable[[Tensor, Tensor, int], Tensor],
     no_repeat_ngram: int = 0,
 ) -> list[list[int]]:
     """One hypothesis per sentence, extended by ``choose`` (greedy or sampling).
@@ -387,7 +411,7 @@ def single_path_search(
         log_probs, cache = head.step(tokens, memory, memory_mask, cache)  # (A, V)
         if no_repeat_ngram:
             log_probs = block_repeated_ngrams(output[active, :t], log_probs, no_repeat_ngram)
-        tokens = choose(_forbid(log_probs, head, bos, eos, t + 1 >= limits[active]))  # (A,)
+        tokens = choose(_forbid(log_probs, head, bos, eos, t + 1 >= limits[active]), active, t)  # (A,)
         output[active, t] = tokens
         ended = tokens == eos
         lengths[active] = torch.where(ended, t, t + 1)

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from nlpplat.batching import Length, padding_fraction, training_batches
+from nlpplat.batching import padding_fraction, training_batches
 from nlpplat.confidence import record_statistics
 from nlpplat.config import RunConfig, apply, parse_duration
 from nlpplat.contracts import DatasetSpec, Task
@@ -297,7 +297,7 @@ class Trainer:
             f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch}"
         )
 
-    def epoch_batches(self, epoch: int, lengths: list[Length] | None = None) -> list[list[int]]:
+    def epoch_batches(self, epoch: int, lengths: list[int] | None = None) -> list[list[int]]:
         """The training batches of ``epoch`` (indices into the training examples).
 
         The order depends only on (seed, epoch): resuming needs no Python RNG state, just

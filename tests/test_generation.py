@@ -19,6 +19,8 @@ from nlpplat.generation import (
     generate,
     label_smoothed_loss,
     length_penalty,
+    sampler,
+    uniform,
 )
 
 PAD, BOS, EOS = 0, 1, 2
@@ -151,22 +153,34 @@ def test_block_repeated_ngrams_bans_exactly_the_completions() -> None:
     assert torch.equal(block_repeated_ngrams(history[:, :1], torch.zeros(2, V), n=2), torch.zeros(2, V))
 
 
-def test_sampling_is_reproducible_and_truncation_works() -> None:
+def test_sampling_is_reproducible_per_sentence_and_truncation_works() -> None:
     head = markov_head(4)
     memory, mask = source([5, 5, 5, 5])
 
-    def sample(seed: int, **settings) -> list[list[int]]:
+    def sample(seeds: list[int], rows: slice = slice(None), **settings) -> list[list[int]]:
         config = GenerationSettings(decoding="sample", **settings)
-        return generate(
-            head, memory, mask, config, bos=BOS, eos=EOS, generator=torch.Generator().manual_seed(seed)
-        )
+        return generate(head, memory[rows], mask[rows], config, bos=BOS, eos=EOS, seeds=torch.tensor(seeds))
 
-    assert sample(1) == sample(1)
-    assert sample(1) != sample(2)
+    assert sample([1, 2, 3, 4]) == sample([1, 2, 3, 4])
+    assert sample([1, 2, 3, 4]) != sample([5, 6, 7, 8])
+    # A sentence's output depends on its seed only, not on its batch.
+    assert sample([1, 2, 3, 4])[2:] == sample([3, 4], slice(2, None))
     greedy = generate(head, memory, mask, GenerationSettings(decoding="greedy"), bos=BOS, eos=EOS)
-    assert sample(3, top_k=1) == greedy
-    assert sample(3, top_p=1e-6) == greedy
-    assert sample(3, temperature=1e-4) == greedy
+    assert sample([3] * 4, top_k=1) == greedy
+    assert sample([3] * 4, top_p=1e-6) == greedy
+    assert sample([3] * 4, temperature=1e-4) == greedy
+
+
+def test_counter_based_draws_follow_the_distribution() -> None:
+    probabilities = torch.tensor([0.5, 0.0, 0.3, 0.2])
+    choose = sampler(torch.arange(20_000))
+    draws = choose(probabilities.log().expand(20_000, 4), torch.arange(20_000), step=7)
+    counts = torch.bincount(draws, minlength=4) / 20_000
+    assert counts[1] == 0  # zero probability is never drawn
+    assert torch.allclose(counts, probabilities, atol=0.015)  # about 4.5 standard errors
+    assert not torch.equal(uniform(torch.arange(50), 1), uniform(torch.arange(50), 2))
+    values = uniform(torch.arange(10_000), 3)
+    assert values.min() > 0 and values.max() < 1
 
 
 @pytest.mark.parametrize("backbone", ["rnn", "lstm", "transformer"])
