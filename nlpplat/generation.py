@@ -137,8 +137,12 @@ class GeneratingTask(Task):
         and its tokens, so that its output depends neither on its batch nor on what ran
         before it.
         """
-        keys = ["\x1f".join([str(self.decoding.seed), *self.tokens(example)]) for example in batch.examples]
-        seeds = torch.tensor([zlib.crc32(key.encode()) for key in keys], device=states.device)
+        seeds = None
+        if self.decoding.decoding == "sample":  # greedy and beam search draw nothing
+            keys = [
+                "\x1f".join([str(self.decoding.seed), *self.tokens(example)]) for example in batch.examples
+            ]
+            seeds = torch.tensor([zlib.crc32(key.encode()) for key in keys], device=states.device)
         return generate(head, states, batch.mask, self.decoding, BOS, EOS, seeds)
 
     def build_head(self, input_dim: int, decoder: Decoder | None = None) -> TargetDecoder:
@@ -294,7 +298,7 @@ def generate(
     if settings.decoding == "sample":
         if seeds is None:
             seeds = torch.randint(0, 2**32, (memory.size(0),), device=memory.device)
-        choose = sampler(seeds, settings.top_k, settings.top_p, settings.temperature)
+        choose = sampler(seeds.to(memory.device), settings.top_k, settings.top_p, settings.temperature)
     else:
         choose = greedy_choice
     return single_path_search(head, memory, memory_mask, bos, eos, limits, choose, settings.no_repeat_ngram)
@@ -310,9 +314,9 @@ def sampler(
 ) -> Callable[[Tensor, Tensor, int], Tensor]:
     """A choice function that draws from the (truncated, tempered) next-token distribution.
 
-    ``seeds`` (B,) hold a 32-bit number per sentence; ``choose(log_probs, rows, step)``
-    draws row ``i`` of ``log_probs`` with :func:`uniform` ``(seeds[rows[i]], step)``, by
-    inverting the cumulative distribution.
+    ``seeds`` (B,) hold a 32-bit number per sentence, on the device of the decoding;
+    ``choose(log_probs, rows, step)`` draws row ``i`` of ``log_probs`` with
+    :func:`uniform` ``(seeds[rows[i]], step)``, by inverting the cumulative distribution.
     """
 
     def choose(log_probs: Tensor, rows: Tensor, step: int) -> Tensor:
@@ -329,7 +333,7 @@ def sampler(
             drop = torch.zeros_like(before, dtype=torch.bool).scatter(-1, order, before >= top_p)
             scores = scores.masked_fill(drop, -math.inf)
         cumulative = scores.softmax(dim=-1).cumsum(dim=-1)  # (N, V)
-        draws = uniform(seeds.to(rows.device)[rows], step).to(cumulative.dtype) * cumulative[:, -1]
+        draws = uniform(seeds[rows], step).to(cumulative.dtype) * cumulative[:, -1]
         chosen = torch.searchsorted(cumulative, draws.unsqueeze(1), right=True).squeeze(1)
         return chosen.clamp(max=cumulative.size(1) - 1)  # a draw of the total itself, by rounding
 
