@@ -281,8 +281,9 @@ class Task:
         """Extra categorical token inputs: name -> number of values (default: none).
 
         The host embeds each one and concatenates it to every token's vector before the
-        encoder, so the backbone sees it: e.g. semantic role labelling marks the
-        predicate with ``{"predicate": 2}``. Values come from :meth:`features`.
+        encoder, so the backbone sees it: e.g. semantic role labelling gives every word its
+        bucketed distance to the predicate with ``{"predicate": 20}``. Values come from
+        :meth:`features`.
         """
         return {}
 

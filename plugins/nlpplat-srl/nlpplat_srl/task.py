@@ -30,6 +30,12 @@ IDENTIFY = 0  # identification instance of an annotated sentence: trains and sco
 MARKED = 1  # a predicate is marked: trains and scores sense and arguments
 UNSCORED = 2  # identification instance of a sentence without annotation: predicted, never trained
 
+# The ``predicate`` input feature tells every word where it stands relative to the marked
+# predicate: the signed distance, exact up to 4 words and in doubling buckets beyond (the
+# buckets of Lee et al., 2017), so the encoder need not work out the offset from a lone
+# marker. These are the lower bounds of the buckets of |distance|.
+DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 16, 32, 64)
+
 
 @dataclass
 class SRLConfig:
@@ -70,6 +76,9 @@ class SRLTask(Task):
         self.tags: list[str] = []  # argument tags, "O" first, then "B-<role>"
         self._tag_ids: dict[str, int] = {}
         self.senses = SenseInventory()
+        # "distance" for new runs; runs saved before the distance feature existed read
+        # "indicator" from their state and keep the 1-on-the-predicate marker they were trained with.
+        self.predicate_feature = "distance"
 
     # -- data ---------------------------------------------------------------------
     def read(self, path: Path) -> list[Instance]:
@@ -97,11 +106,16 @@ class SRLTask(Task):
         self._tag_ids = {tag: index for index, tag in enumerate(tags)}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"tags": list(self.tags), "senses": self.senses.state_dict()}
+        return {
+            "tags": list(self.tags),
+            "senses": self.senses.state_dict(),
+            "predicate_feature": self.predicate_feature,
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._set_tags(list(state["tags"]))
         self.senses.load_state_dict(state["senses"])
+        self.predicate_feature = state.get("predicate_feature", "indicator")
 
     def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
         """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
@@ -139,15 +153,32 @@ class SRLTask(Task):
         }
 
     def input_features(self) -> dict[str, int]:
-        """``predicate``: 1 on the marked predicate, 0 elsewhere (all 0 in identification instances)."""
-        return {"predicate": 2}
+        """``predicate``: where each word stands relative to the marked predicate (:meth:`features`)."""
+        if self.predicate_feature == "indicator":
+            return {"predicate": 2}
+        return {"predicate": 2 * len(DISTANCE_BUCKETS)}
 
     def features(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
-        indicator = torch.zeros(len(examples), length, dtype=torch.long)
+        """predicate (B, length): 0 everywhere in identification rows (nothing is marked).
+
+        In a row with a predicate marked at p, word i gets ``n + sign(i - p) * bucket(|i - p|)``
+        with ``n = len(DISTANCE_BUCKETS)``: the predicate itself n, words before it below n,
+        words after it above, all in [1, 2n). Runs with the old ``indicator`` feature get 1 on
+        the predicate and 0 elsewhere.
+        """
+        values = torch.zeros(len(examples), length, dtype=torch.long)
+        offsets = torch.arange(length)
+        bounds = torch.tensor(DISTANCE_BUCKETS[1:])
         for row, example in enumerate(examples):
-            if example.position is not None and example.position < length:
-                indicator[row, example.position] = 1
-        return {"predicate": indicator}
+            if example.position is None or example.position >= length:
+                continue
+            if self.predicate_feature == "indicator":
+                values[row, example.position] = 1
+                continue
+            distance = offsets - example.position  # (length,)
+            bucket = torch.bucketize(distance.abs(), bounds, right=True)  # 0 .. n - 1
+            values[row] = len(DISTANCE_BUCKETS) + distance.sign() * bucket
+        return {"predicate": values}
 
     # -- model --------------------------------------------------------------------
     def build_head(self, input_dim: int) -> SRLHead:

@@ -67,10 +67,26 @@ def test_targets_and_the_predicate_indicator(task_and_examples) -> None:
         "B-ARGM-DIR",
         "O",
     ]
-    indicator = task.features(examples, 11)["predicate"]
-    assert indicator.sum(dim=1).tolist() == [0, 1, 1, 0, 1, 0, 0, 0, 1]  # none in identification rows
+    values = task.features(examples, 11)["predicate"]
+    assert task.input_features() == {"predicate": 20}
+    assert values[[0, 3, 5, 6, 7]].eq(0).all()  # nothing marked in identification rows
+    # Row 2 marks word 5 (n = 10 buckets): the signed, bucketed distance of every word to it.
+    assert values[2].tolist() == [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+    assert values[1].tolist() == [9, 10, 11, 12, 13, 14, 15, 15, 15, 16, 16]  # |d| 5-7, then 8-15
+    assert (values[[1, 2, 4, 8]] == 10).sum(dim=1).tolist() == [1, 1, 1, 1]  # 10 is the predicate
+
+
+def test_runs_saved_with_the_predicate_indicator_keep_it(task_and_examples) -> None:
+    task, examples = task_and_examples
+    state = task.state_dict()
+    assert state["predicate_feature"] == "distance"
+    del state["predicate_feature"]  # the vocab.json of a run from before the distance feature
+    old = SRLTask(SRLConfig(hidden=8))
+    old.load_state_dict(state)
+    indicator = old.features(examples, 11)["predicate"]
+    assert old.input_features() == {"predicate": 2}
+    assert indicator.sum(dim=1).tolist() == [0, 1, 1, 0, 1, 0, 0, 0, 1]
     assert indicator[2, 5] == 1
-    assert task.input_features() == {"predicate": 2}
 
 
 def test_candidates_come_from_lemma_or_form_and_fall_back_to_01() -> None:
