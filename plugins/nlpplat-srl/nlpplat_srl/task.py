@@ -35,6 +35,7 @@ UNSCORED = 2  # identification instance of a sentence without annotation: predic
 # buckets of Lee et al., 2017), so the encoder need not work out the offset from a lone
 # marker. These are the lower bounds of the buckets of |distance|.
 DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 16, 32, 64)
+PREDICATE_FEATURES = ("distance", "indicator")  # the values of SRLConfig.predicate_feature
 
 
 @dataclass
@@ -42,6 +43,9 @@ class SRLConfig:
     dropout: float = 0.3  # on the encoder states before each head (and inside the argument scorer)
     hidden: int = 300  # width of the argument scorer's hidden layer over [word state; predicate state]
     threshold: float = 0.5  # a word is a predicate when identification gives it more than this probability
+    # How the marked predicate is shown to the encoder: "distance" gives every word its
+    # bucketed signed distance to it, "indicator" only a 1 on the predicate itself.
+    predicate_feature: str = "distance"
 
     def __post_init__(self) -> None:
         if not 0 <= self.dropout < 1:
@@ -50,6 +54,11 @@ class SRLConfig:
             raise ConfigError(f"task.hidden must be a positive width, not {self.hidden!r}")
         if not 0 < self.threshold < 1:
             raise ConfigError(f"task.threshold must be in (0, 1), not {self.threshold!r}")
+        if self.predicate_feature not in PREDICATE_FEATURES:
+            raise ConfigError(
+                f"task.predicate_feature must be one of {', '.join(PREDICATE_FEATURES)},"
+                f" not {self.predicate_feature!r}"
+            )
 
 
 class SRLTask(Task):
@@ -76,9 +85,6 @@ class SRLTask(Task):
         self.tags: list[str] = []  # argument tags, "O" first, then "B-<role>"
         self._tag_ids: dict[str, int] = {}
         self.senses = SenseInventory()
-        # "distance" for new runs; runs saved before the distance feature existed read
-        # "indicator" from their state and keep the 1-on-the-predicate marker they were trained with.
-        self.predicate_feature = "distance"
 
     # -- data ---------------------------------------------------------------------
     def read(self, path: Path) -> list[Instance]:
@@ -109,13 +115,15 @@ class SRLTask(Task):
         return {
             "tags": list(self.tags),
             "senses": self.senses.state_dict(),
-            "predicate_feature": self.predicate_feature,
+            "predicate_feature": self.config.predicate_feature,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._set_tags(list(state["tags"]))
         self.senses.load_state_dict(state["senses"])
-        self.predicate_feature = state.get("predicate_feature", "indicator")
+        # The weights were trained with this feature, whatever the config says; runs saved
+        # before the distance feature existed have no entry and used the indicator.
+        self.config.predicate_feature = state.get("predicate_feature", "indicator")
 
     def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
         """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
@@ -154,7 +162,7 @@ class SRLTask(Task):
 
     def input_features(self) -> dict[str, int]:
         """``predicate``: where each word stands relative to the marked predicate (:meth:`features`)."""
-        if self.predicate_feature == "indicator":
+        if self.config.predicate_feature == "indicator":
             return {"predicate": 2}
         return {"predicate": 2 * len(DISTANCE_BUCKETS)}
 
@@ -163,7 +171,7 @@ class SRLTask(Task):
 
         In a row with a predicate marked at p, word i gets ``n + sign(i - p) * bucket(|i - p|)``
         with ``n = len(DISTANCE_BUCKETS)``: the predicate itself n, words before it below n,
-        words after it above, all in [1, 2n). Runs with the old ``indicator`` feature get 1 on
+        words after it above, all in [1, 2n). With ``task.predicate_feature = "indicator"``: 1 on
         the predicate and 0 elsewhere.
         """
         values = torch.zeros(len(examples), length, dtype=torch.long)
@@ -172,7 +180,7 @@ class SRLTask(Task):
         for row, example in enumerate(examples):
             if example.position is None or example.position >= length:
                 continue
-            if self.predicate_feature == "indicator":
+            if self.config.predicate_feature == "indicator":
                 values[row, example.position] = 1
                 continue
             distance = offsets - example.position  # (length,)

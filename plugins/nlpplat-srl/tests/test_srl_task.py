@@ -31,7 +31,7 @@ def task_and_examples(sample: Path):
 
 
 def test_config_validation() -> None:
-    for bad in ({"dropout": 1.0}, {"hidden": 0}, {"threshold": 1.0}):
+    for bad in ({"dropout": 1.0}, {"hidden": 0}, {"threshold": 1.0}, {"predicate_feature": "marker"}):
         with pytest.raises(ConfigError):
             SRLConfig(**bad)
 
@@ -76,17 +76,23 @@ def test_targets_and_the_predicate_indicator(task_and_examples) -> None:
     assert (values[[1, 2, 4, 8]] == 10).sum(dim=1).tolist() == [1, 1, 1, 1]  # 10 is the predicate
 
 
-def test_runs_saved_with_the_predicate_indicator_keep_it(task_and_examples) -> None:
+def test_the_indicator_alternative_and_runs_saved_before_the_distance_feature(task_and_examples) -> None:
     task, examples = task_and_examples
-    state = task.state_dict()
-    assert state["predicate_feature"] == "distance"
-    del state["predicate_feature"]  # the vocab.json of a run from before the distance feature
-    old = SRLTask(SRLConfig(hidden=8))
-    old.load_state_dict(state)
-    indicator = old.features(examples, 11)["predicate"]
-    assert old.input_features() == {"predicate": 2}
+    indicator_task = SRLTask(SRLConfig(hidden=8, predicate_feature="indicator"))
+    indicator_task.fit(examples)
+    indicator = indicator_task.features(examples, 11)["predicate"]
+    assert indicator_task.input_features() == {"predicate": 2}
     assert indicator.sum(dim=1).tolist() == [0, 1, 1, 0, 1, 0, 0, 0, 1]
     assert indicator[2, 5] == 1
+    # A run's vocab.json says which feature its weights were trained with, whatever the
+    # config says; one from before the distance feature has no entry and used the indicator.
+    state = task.state_dict()
+    assert state["predicate_feature"] == "distance"
+    del state["predicate_feature"]
+    old = SRLTask(SRLConfig(hidden=8))
+    old.load_state_dict(state)
+    assert old.input_features() == {"predicate": 2}
+    assert old.features(examples, 11)["predicate"].equal(indicator)
 
 
 def test_candidates_come_from_lemma_or_form_and_fall_back_to_01() -> None:
