@@ -46,7 +46,7 @@ def test_one_identification_instance_per_sentence_then_one_per_predicate(task_an
     assert task.senses.rolesets == ["run.01", "run.02", "stop.01", "write.01"]
 
 
-def test_targets_and_the_predicate_indicator(task_and_examples) -> None:
+def test_targets_and_the_predicate_distance_feature(task_and_examples) -> None:
     task, examples = task_and_examples
     targets = task.targets(examples, 11)
     assert targets["kind"].tolist() == [
