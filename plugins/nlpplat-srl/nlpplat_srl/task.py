@@ -174,18 +174,15 @@ class SRLTask(Task):
         words after it above, all in [1, 2n). With ``task.predicate_feature = "indicator"``: 1 on
         the predicate and 0 elsewhere.
         """
-        values = torch.zeros(len(examples), length, dtype=torch.long)
-        offsets = torch.arange(length)
-        bounds = torch.tensor(DISTANCE_BUCKETS[1:])
-        for row, example in enumerate(examples):
-            if example.position is None or example.position >= length:
-                continue
-            if self.config.predicate_feature == "indicator":
-                values[row, example.position] = 1
-                continue
-            distance = offsets - example.position  # (length,)
-            bucket = torch.bucketize(distance.abs(), bounds, right=True)  # 0 .. n - 1
-            values[row] = len(DISTANCE_BUCKETS) + distance.sign() * bucket
+        positions = torch.tensor(
+            [-1 if e.position is None else e.position for e in examples], dtype=torch.long
+        )
+        marked = ((positions >= 0) & (positions < length)).unsqueeze(1)  # (B, 1)
+        distance = torch.arange(length) - positions.unsqueeze(1)  # (B, length)
+        if self.config.predicate_feature == "indicator":
+            return {"predicate": (marked & (distance == 0)).long()}
+        bucket = torch.bucketize(distance.abs(), torch.tensor(DISTANCE_BUCKETS[1:]), right=True)  # 0 .. n - 1
+        values = (len(DISTANCE_BUCKETS) + distance.sign() * bucket).masked_fill(~marked, 0)
         return {"predicate": values}
 
     # -- model --------------------------------------------------------------------
