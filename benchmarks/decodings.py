@@ -55,14 +55,14 @@ def compare(run_dir: str, split: str, limit: int | None, specs: list[str], seed:
     base = task.config
     rows = []
     for spec in specs:
-        task.config = task.decoding = dataclasses.replace(base, **parse(spec))
+        task.config = dataclasses.replace(base, **parse(spec))
         torch.manual_seed(seed)
         start = time.perf_counter()
         result = evaluate(run.model, task, run.collate, examples, run.config.train.eval_batch_size)
         seconds = time.perf_counter() - start
         numbers = {key: value for key, value in result.metrics.items() if isinstance(value, (int, float))}
         rows.append({"decoding": spec, **numbers, "seconds": seconds})
-    task.config = task.decoding = base
+    task.config = base
     return rows
 
 

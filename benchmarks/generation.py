@@ -39,7 +39,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from nlpplat.generation import GenerationSettings, TargetDecoder, generate, single_path_search
+from nlpplat.generation import GenerationSettings, TargetDecoder, generate, greedy_choice, single_path_search
 from nlpplat.plugins import make_plugin_host
 from nlpplat.registry import build_registry
 
@@ -107,7 +107,7 @@ def measure_backbone(
 
     def cached() -> list[list[int]]:
         with torch.no_grad():
-            return single_path_search(head, memory, mask, BOS, EOS, limits, lambda lp: lp.argmax(dim=-1))
+            return single_path_search(head, memory, mask, BOS, EOS, limits, greedy_choice)
 
     same = cached() == recomputed_greedy(head, memory, mask, arguments.length)
     runs = {

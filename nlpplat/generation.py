@@ -45,6 +45,10 @@ class GenerationSettings:
     # ((5 + length) / 6) ** length_penalty, so longer outputs are not punished for having
     # more factors; 0 compares raw log-probabilities. 0.6 is in their best range (0.6-0.7).
     length_penalty: float = 0.6
+    # Beam search: a sentence is done as soon as its best extension is the end of the
+    # sentence (OpenNMT-py's rule, CTranslate2's allow_early_exit), rather than once `beam`
+    # hypotheses have ended (fairseq's). Later endings rarely win, and waiting for them costs.
+    early_exit: bool = False
     # Outputs stop after max_length_ratio * source tokens + max_length_offset tokens (at least 1).
     max_length_ratio: float = 1.5
     max_length_offset: int = 10
@@ -83,7 +87,11 @@ class GenerationSettings:
         """The settings that matter for the chosen strategy (stored with the results)."""
         chosen: dict[str, Any] = {"decoder": self.decoding}
         if self.decoding == "beam":
-            chosen |= {"beam": self.beam, "length_penalty": self.length_penalty}
+            chosen |= {
+                "beam": self.beam,
+                "length_penalty": self.length_penalty,
+                "early_exit": self.early_exit,
+            }
         if self.decoding == "sample":
             chosen |= {
                 "top_k": self.top_k,
@@ -113,15 +121,21 @@ class GeneratingTask(Task):
 
     def __init__(self, config: GenerationSettings, language: str = "en"):
         super().__init__(config, language)
-        self.decoding = config
+        self._validating = False
+
+    @property
+    def decoding(self) -> GenerationSettings:
+        # Derived from config on every use, so that replacing config (a benchmark comparing
+        # decodings, --set task.beam=10) always takes effect.
+        return self.config.for_validation() if self._validating else self.config
 
     @contextlib.contextmanager
     def validation(self) -> Iterator[None]:
-        self.decoding = self.config.for_validation()
+        self._validating = True
         try:
             yield
         finally:
-            self.decoding = self.config
+            self._validating = False
 
     def decoding_parameters(self) -> dict[str, Any]:
         return self.config.parameters()
@@ -294,7 +308,9 @@ def generate(
         limits = limits.clamp(max=head.decoder.max_length)
     if settings.decoding == "beam" and settings.beam > 1:
         alpha, blocked = settings.length_penalty, settings.no_repeat_ngram
-        return beam_search(head, memory, memory_mask, bos, eos, limits, settings.beam, alpha, blocked)
+        return beam_search(
+            head, memory, memory_mask, bos, eos, limits, settings.beam, alpha, blocked, settings.early_exit
+        )
     if settings.decoding == "sample":
         if seeds is None:
             seeds = torch.randint(0, 2**32, (memory.size(0),), device=memory.device)
@@ -445,6 +461,7 @@ def beam_search(
     beam: int,
     alpha: float = 0.6,
     no_repeat_ngram: int = 0,
+    early_exit: bool = False,
 ) -> list[list[int]]:
     """The best hypothesis of each sentence by batched beam search.
 
@@ -477,14 +494,19 @@ def beam_search(
     for t in range(best_tokens.size(1)):
         A = active.numel()
         log_probs, cache = head.step(tokens, memory, memory_mask, cache)  # (A*K, V)
-        V = log_probs.size(1)
         if no_repeat_ngram:
             log_probs = block_repeated_ngrams(history, log_probs, no_repeat_ngram)
         at_limit = (t + 1 >= limits[active]).repeat_interleave(K)
         log_probs = _forbid(log_probs, head, bos, eos, at_limit)
-        candidates = (scores.reshape(-1, 1) + log_probs).view(A, K * V)
+        # The 2K best extensions of a sentence are among the 2K best of each of its rows
+        # (a row's extension outside its own top 2K is beaten by 2K of that row alone): picking
+        # them per row first never builds the (A, K * V) table of every extension.
+        width = min(2 * K, log_probs.size(1))
+        row_scores, row_tokens = log_probs.topk(width, dim=1)  # (A*K, width)
+        candidates = (scores.reshape(-1, 1) + row_scores).view(A, K * width)
         top_scores, top_ids = candidates.topk(2 * K, dim=1)  # (A, 2K), best first
-        origin, token = top_ids // V, top_ids % V  # which live hypothesis, which next token
+        origin = top_ids // width  # which live hypothesis
+        token = row_tokens.view(A, K * width).gather(1, top_ids)  # which next token
         ending = (token == eos) & (rank < K) & torch.isfinite(top_scores)
         # Hypotheses that end here: keep each sentence's best if it beats the best so far.
         normalized = torch.where(ending, top_scores / length_penalty(t + 1, alpha), -math.inf)
@@ -503,6 +525,7 @@ def beam_search(
         bound = live[:, 0] / length_penalty(limits[active], alpha) if alpha >= 0 else live[:, 0] + math.inf
         done = (
             (ended_count[active] >= K)
+            | (ending[:, 0] if early_exit else False)
             | (best_scores[active] >= bound)
             | (t + 1 >= limits[active])
             | torch.isinf(live[:, 0])

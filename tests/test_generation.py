@@ -13,6 +13,7 @@ from torch import nn
 from nlpplat import Decoder
 from nlpplat.errors import ConfigError
 from nlpplat.generation import (
+    GeneratingTask,
     GenerationSettings,
     TargetDecoder,
     block_repeated_ngrams,
@@ -93,9 +94,34 @@ def source(lengths: list[int], width: int = 3) -> tuple[torch.Tensor, torch.Tens
 def test_a_wide_beam_finds_the_best_sequence(seed: int, alpha: float) -> None:
     head = markov_head(seed)
     memory, mask = source([4])
-    settings = GenerationSettings(beam=50, length_penalty=alpha, max_length_ratio=1.0, max_length_offset=0)
+    settings = GenerationSettings(
+        beam=50, length_penalty=alpha, max_length_ratio=1.0, max_length_offset=0, early_exit=False
+    )
     [output] = generate(head, memory, mask, settings, bos=BOS, eos=EOS)
     assert output == exhaustive_best(head, limit=4, alpha=alpha)
+
+
+def test_early_exit_stops_a_sentence_when_its_best_extension_ends() -> None:
+    head = markov_head(5)
+    with torch.no_grad():  # after BOS the best token is EOS, and the words are close behind
+        head.decoder.table[BOS] = torch.tensor([-1e9, -1e9, 0.0, -0.1, -0.2, -0.3]).log_softmax(dim=0)
+    memory, mask = source([6])
+    settings = GenerationSettings(beam=3, early_exit=True)
+    assert generate(head, memory, mask, settings, bos=BOS, eos=EOS) == [[]]
+    assert head.decoder.batch_sizes == [3]  # one step: the empty output ended it
+    head.decoder.batch_sizes.clear()
+    generate(head, memory, mask, GenerationSettings(beam=3, early_exit=False), bos=BOS, eos=EOS)
+    assert len(head.decoder.batch_sizes) > 1  # without it, the search waits for three endings
+
+
+def test_a_generating_tasks_decoding_follows_its_config() -> None:
+    task = GeneratingTask(GenerationSettings(decoding="beam", validation_decoding="greedy"))
+    assert task.decoding.decoding == "beam"
+    with task.validation():
+        assert task.decoding.decoding == "greedy"
+    assert task.decoding.decoding == "beam"
+    task.config = GenerationSettings(decoding="sample")  # what a benchmark comparing decodings does
+    assert task.decoding is task.config
 
 
 def test_beam_of_one_is_greedy() -> None:

@@ -96,11 +96,28 @@ class SelfAttention(nn.Module):
     def forward(self, x: Tensor, allowed: Tensor | None, causal: bool = False) -> Tensor:
         return self.attend(*self.project(x), allowed, causal)
 
-    def step(self, x: Tensor, past_k: Tensor, past_v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """x (B, 1, C), past keys and values (B, H, t, S) -> output (B, 1, C), keys and values (B, H, t + 1, S)."""
+    def step(
+        self, x: Tensor, past_k: Tensor, past_v: Tensor, order: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """x (N, 1, C), past keys and values (N', H, t, S) -> output (N, 1, C), keys and values
+        (N, H, t + 1, S). Row i continues past row ``order[i]`` ((N,) long; None: row i)."""
         q, k, v = self.project(x)
-        k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+        k, v = extend(past_k, k, order), extend(past_v, v, order)
         return self.attend(q, k, v, None), k, v  # the new position may read every cached one
+
+
+def extend(past: Tensor, new: Tensor, order: Tensor | None) -> Tensor:
+    """past (N', H, t, S), new (N, H, 1, S) -> (N, H, t + 1, S): ``past[order[i]]`` then ``new[i]``.
+
+    Beam search reorders the cache at every step; selecting the past rows straight into the
+    grown tensor copies the cache once per step instead of twice (select, then concatenate).
+    """
+    if order is None:
+        return torch.cat([past, new], dim=2)
+    grown = new.new_empty(new.size(0), new.size(1), past.size(2) + 1, new.size(3))
+    torch.index_select(past, 0, order, out=grown[:, :, :-1])
+    grown[:, :, -1:] = new
+    return grown
 
 
 class CrossAttention(nn.Module):
@@ -190,11 +207,19 @@ class DecoderBlock(nn.Module):
         return self._cross_and_feed_forward(x, keys, values, allowed)
 
     def step(
-        self, x: Tensor, past_k: Tensor, past_v: Tensor, keys: Tensor, values: Tensor, allowed: Tensor
+        self,
+        x: Tensor,
+        past_k: Tensor,
+        past_v: Tensor,
+        keys: Tensor,
+        values: Tensor,
+        allowed: Tensor,
+        order: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 1, C); keys, values and allowed of S sources, S dividing N, each source's N / S
-        rows in a block -> (N, 1, C) and the self-attention keys and values (N, H, t + 1, S)."""
-        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v)
+        rows in a block; ``order`` as in :meth:`SelfAttention.step` -> (N, 1, C) and the
+        self-attention keys and values (N, H, t + 1, S)."""
+        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v, order)
         return self._cross_and_feed_forward(x + attended, keys, values, allowed), past_k, past_v
 
     def _cross_and_feed_forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
@@ -336,9 +361,10 @@ class TransformerDecoder(Decoder):
     ``forward(inputs (B, L, C), memory (B, T, M), memory_mask (B, T)) -> states (B, L, C)``;
     ``input_dim = output_dim = C``, so the host may tie the target embedding to the output
     projection. The cache holds, per block, the self-attention keys and values of the
-    positions generated so far (N, H, t, S), and the cross-attention keys and values of
-    each source (sources, H, T, S), computed once in :meth:`start` and shared by all the
-    rows (beam hypotheses) that read the same source (``rows``: N -> source).
+    positions generated so far (N, H, t, S), reordered lazily by the next step (``order``),
+    and the cross-attention keys and values of each source (sources, H, T, S), computed once
+    in :meth:`start` and shared by all the rows (beam hypotheses) that read the same source
+    (``rows``: N -> source).
     """
 
     def __init__(self, config: TransformerConfig, memory_dim: int):
@@ -366,6 +392,7 @@ class TransformerDecoder(Decoder):
         return {
             "position": 0,
             "self": [(empty, empty) for _ in self.blocks],
+            "order": None,  # row i of the next step continues cached row order[i] (None: row i)
             # Cross-attention keys and values, one row per source (contiguous: rows are
             # selected from them when sources leave the batch), and which source each
             # decoder row reads. Beam search keeps K rows per source: they share these.
@@ -396,9 +423,9 @@ class TransformerDecoder(Decoder):
             allowed = cache["allowed"]
             if not grouped:  # each row its own copy of its source's keys and values
                 keys, values, allowed = (t.index_select(0, rows) for t in (keys, values, allowed))
-            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, allowed)
+            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, allowed, cache["order"])
             past.append((past_k, past_v))
-        return self.ln_f(x).squeeze(1), {**cache, "position": position + 1, "self": past}
+        return self.ln_f(x).squeeze(1), {**cache, "position": position + 1, "self": past, "order": None}
 
     def reorder_cache(self, cache: dict[str, Any], indices: Tensor) -> dict[str, Any]:
         rows = cache["rows"].index_select(0, indices)
@@ -408,9 +435,12 @@ class TransformerDecoder(Decoder):
             memory = [(k.index_select(0, used), v.index_select(0, used)) for k, v in memory]
             allowed = allowed.index_select(0, used)
             rows = torch.searchsorted(used, rows)
+        order = cache["order"]
         return {
             "position": cache["position"],
-            "self": [(k.index_select(0, indices), v.index_select(0, indices)) for k, v in cache["self"]],
+            # The self-attention cache is reordered lazily, by the next step (see extend()).
+            "self": cache["self"],
+            "order": indices if order is None else order.index_select(0, indices),
             "memory": memory,
             "allowed": allowed,
             "rows": rows,
