@@ -2,8 +2,8 @@
 
     python benchmarks/decodings.py RUN_DIR [--split dev] [--limit N] [--decoding SPEC ...]
 
-Each ``SPEC`` is a strategy with optional settings, ``greedy``, ``beam:beam=5,no_repeat_ngram=3``
-or ``sample:top_p=0.9``; without ``--decoding``, the default set below is compared. The
+Each ``SPEC`` is a strategy with optional settings, ``greedy``, ``beam:beam=5,no_repeat_ngram=3``,
+``beam:early_exit=true`` or ``sample:top_p=0.9``; without ``--decoding``, the default set below is compared. The
 split's examples (the first ``--limit`` of them, after leaving out what repeats train, as
 training does) are decoded with each strategy by the run's best model, and every numeric
 metric of the task is printed as a Markdown table, with the decoding time. Sampling is
@@ -35,12 +35,15 @@ DEFAULT_SET = (
 
 
 def parse(spec: str) -> dict[str, Any]:
-    """``beam:beam=5,no_repeat_ngram=3`` -> {"decoding": "beam", "beam": 5, "no_repeat_ngram": 3}."""
+    """``beam:beam=5,early_exit=true`` -> {"decoding": "beam", "beam": 5, "early_exit": True}."""
     strategy, _, rest = spec.partition(":")
     settings: dict[str, Any] = {"decoding": strategy}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
-        settings[key] = float(value) if "." in value else int(value)
+        if value.lower() in ("true", "false"):
+            settings[key] = value.lower() == "true"
+        else:
+            settings[key] = float(value) if "." in value else int(value)
     return settings
 
 
