@@ -2,8 +2,9 @@
 
     python benchmarks/decodings.py RUN_DIR [--split dev] [--limit N] [--decoding SPEC ...]
 
-Each ``SPEC`` is a strategy with optional settings, ``greedy``, ``beam:beam=5,no_repeat_ngram=3``,
-``beam:early_exit=true`` or ``sample:top_p=0.9``; without ``--decoding``, the default set below is compared. The
+Each ``SPEC`` is a strategy with optional settings, read as ``--set task.…`` reads them:
+``greedy``, ``beam:beam=5,no_repeat_ngram=3``, ``beam:early_exit=true`` or
+``sample:top_p=0.9``; without ``--decoding``, the default set below is compared. The
 split's examples (the first ``--limit`` of them, after leaving out what repeats train, as
 training does) are decoded with each strategy by the run's best model, and every numeric
 metric of the task is printed as a Markdown table, with the decoding time. Sampling is
@@ -14,12 +15,12 @@ was chosen (docs/tasks/dialogue.md).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from typing import Any
 
 import torch
 
+from nlpplat.config import apply, parse_assignment
 from nlpplat.evaluation import evaluate
 from nlpplat.inference import split_path
 from nlpplat.runs import load_run
@@ -39,11 +40,8 @@ def parse(spec: str) -> dict[str, Any]:
     strategy, _, rest = spec.partition(":")
     settings: dict[str, Any] = {"decoding": strategy}
     for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        if value.lower() in ("true", "false"):
-            settings[key] = value.lower() == "true"
-        else:
-            settings[key] = float(value) if "." in value else int(value)
+        _, key, value = parse_assignment(f"task.{item}")
+        settings[key] = value
     return settings
 
 
@@ -58,7 +56,7 @@ def compare(run_dir: str, split: str, limit: int | None, specs: list[str], seed:
     base = task.config
     rows = []
     for spec in specs:
-        task.config = dataclasses.replace(base, **parse(spec))
+        task.config = apply(base, parse(spec), "task")
         torch.manual_seed(seed)
         start = time.perf_counter()
         result = evaluate(run.model, task, run.collate, examples, run.config.train.eval_batch_size)

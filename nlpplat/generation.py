@@ -467,8 +467,9 @@ def beam_search(
     """The best hypothesis of each sentence by batched beam search.
 
     Rows ``a * K … a * K + K - 1`` hold the K live hypotheses of the ``a``-th active
-    sentence. Each step scores the K × V extensions and keeps the best 2K per sentence: EOS among the top K ends a hypothesis (it is scored with the length penalty
-    and kept if it beats the sentence's best so far), the best K others live on. A sentence
+    sentence. Each step scores the K × V extensions and keeps the best 2K per sentence: EOS
+    among the top K ends a hypothesis (it is scored with the length penalty and kept if it
+    beats the sentence's best so far), the best K others live on. A sentence
     is done when K hypotheses have ended (as in fairseq), when no live hypothesis can still
     beat its best (with ``alpha`` ≥ 0 a live score can only fall: dividing it by the
     largest penalty bounds every continuation), at its length limit, or, with
