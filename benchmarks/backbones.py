@@ -98,7 +98,7 @@ from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
 from nlpplat.errors import MissingDataError
 from nlpplat.evaluation import autocast
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
-from nlpplat.provenance import machine
+from nlpplat.provenance import machine, native_bf16
 from nlpplat.registry import Registry
 from nlpplat.training import default_registry, set_seed
 
@@ -554,7 +554,8 @@ def print_header(console: Console, data: Data, settings: Settings, started: str)
     host = machine()
     console.print(f"[bold]nlpplat backbone benchmark[/] · {started}")
     console.print(
-        f"machine: {host['cpu']}, {host['cores']} cores, {host['platform']} · torch {torch.__version__} · "
+        f"machine: {host['cpu']} ({host['cpu_capability']}), {host['cores']} cores, {host['platform']} · "
+        f"torch {torch.__version__} · "
         f"{torch.get_num_threads()} threads"
     )
     train_tokens = sum(len(data.task.tokens(example)) for example in data.train)
@@ -617,6 +618,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     console = Console(width=100)
     settings = settings_for(args)
     precisions = [args.precision] if args.precision else list(PRECISIONS)
+    if "bf16" in precisions and not native_bf16():
+        # oneDNN refuses bf16 without AVX512 or AVX-NE-CONVERT, and torch.mm emulates it at a
+        # few hundredths of fp32's speed: nothing worth measuring.
+        if args.precision:
+            sys.exit("bf16: this CPU has no native bf16 (AVX512-BF16 or AMX); measure fp32")
+        precisions.remove("bf16")
+        console.print("[yellow]bf16 skipped: this CPU has no native bf16 (AVX512-BF16 or AMX)[/]")
     registry = default_registry()
     embeddings = EmbeddingConfig()
     set_seed(SEED)

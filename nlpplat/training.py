@@ -36,6 +36,7 @@ from nlpplat.errors import MissingDataError, NlpplatError
 from nlpplat.evaluation import Evaluation, autocast, evaluate
 from nlpplat.io import save_torch, write_json
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
+from nlpplat.provenance import machine, native_bf16, versions
 from nlpplat.registry import Registry
 from nlpplat.runs import (
     CHECKPOINT,
@@ -173,6 +174,12 @@ class Trainer:
             + ", ".join(f"{split} {len(examples):,}" for split, examples in self.splits.items())
             + f" examples · {self.device}"
         )
+        if train.precision == "bf16" and self.device.type == "cpu" and not native_bf16():
+            # Correct but emulated: hours instead of minutes. Said, not refused: the user asked.
+            self.console.print(
+                "[bold yellow]warning: this CPU has no native bf16 (AVX512-BF16 or AMX), so bf16 "
+                "matrix products are emulated and much slower than fp32; use --precision fp32[/]"
+            )
         self.run_dir = Path(run_dir or config.run.output or new_run_dir(config, self.spec.name))
         self.progress = Progress()
 
@@ -496,8 +503,6 @@ class Trainer:
         return results
 
     def _results(self, evaluations: dict[str, Any]) -> dict[str, Any]:
-        from nlpplat.provenance import machine, versions
-
         progress, config = self.progress, self.config
         lengths = self.collate.lengths(self.splits["train"])
         batches = self.epoch_batches(0, lengths)
