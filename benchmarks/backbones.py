@@ -98,7 +98,7 @@ from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
 from nlpplat.errors import MissingDataError
 from nlpplat.evaluation import autocast
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
-from nlpplat.provenance import machine, native_bf16
+from nlpplat.provenance import fast_bf16, machine
 from nlpplat.registry import Registry
 from nlpplat.training import default_registry, set_seed
 
@@ -618,13 +618,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     console = Console(width=100)
     settings = settings_for(args)
     precisions = [args.precision] if args.precision else list(PRECISIONS)
-    if "bf16" in precisions and not native_bf16():
+    if "bf16" in precisions and not fast_bf16():
         # oneDNN refuses bf16 without AVX512 or AVX-NE-CONVERT, and torch.mm emulates it at a
         # few hundredths of fp32's speed: nothing worth measuring.
         if args.precision:
-            sys.exit("bf16: this CPU has no native bf16 (AVX512-BF16 or AMX); measure fp32")
+            sys.exit(
+                "bf16: this CPU has no fast bf16 kernels (they need AVX512 or AVX-NE-CONVERT); measure fp32"
+            )
         precisions.remove("bf16")
-        console.print("[yellow]bf16 skipped: this CPU has no native bf16 (AVX512-BF16 or AMX)[/]")
+        console.print(
+            "[yellow]bf16 skipped: this CPU has no fast bf16 kernels (they need AVX512 or AVX-NE-CONVERT)[/]"
+        )
     registry = default_registry()
     embeddings = EmbeddingConfig()
     set_seed(SEED)

@@ -55,13 +55,16 @@ def source_commit() -> str:
     return output.stdout.strip() + ("-dirty" if dirty else "")
 
 
-def native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX).
+def fast_bf16() -> bool:
+    """Whether oneDNN has fast bf16 kernels for this CPU (it needs AVX512 or AVX-NE-CONVERT).
 
-    Without it, oneDNN emulates bf16 and a bf16 matrix product is far slower than fp32
-    (0.3 against 64 GFLOP/s for 2048² on one AVX2 core of our machine on 2026-12-02).
+    Without it, oneDNN refuses bf16 matrix products and ``torch.mm`` emulates them at a
+    small fraction of fp32's speed.
     """
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a PyTorch build without oneDNN: no such kernels
+        return False
 
 
 @functools.cache
@@ -69,7 +72,7 @@ def machine() -> dict[str, Any]:
     """CPU model and vector extensions, core count, threads used and GPU, as stored with each result.
 
     A virtual machine may report one CPU model name for different hosts; the vector
-    extensions (``cpu_capability``, e.g. AVX2 or AVX512) and native bf16 still tell them
+    extensions (``cpu_capability``, e.g. AVX2 or AVX512) and ``fast_bf16`` still tell them
     apart, and speeds differ several-fold between them.
     """
     cpu = platform.processor() or platform.machine()
@@ -85,7 +88,7 @@ def machine() -> dict[str, Any]:
     return {
         "cpu": cpu,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "native_bf16": native_bf16(),
+        "fast_bf16": fast_bf16(),
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "gpu": gpu,

@@ -53,7 +53,7 @@ def test_run_writes_a_complete_run_directory(toy_registry: Registry, tmp_path: P
     assert results["parameters"] > 0 and results["versions"]["torch"] == torch.__version__
     # the CPU's vector extensions tell apart hosts that a virtual machine names alike
     assert results["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
-    assert isinstance(results["machine"]["native_bf16"], bool)
+    assert isinstance(results["machine"]["fast_bf16"], bool)
     # checkpoints hold tensors only
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert all(isinstance(value, torch.Tensor) for value in state.values())
@@ -109,11 +109,11 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
 def test_bf16_on_a_cpu_that_emulates_it_is_warned_about(
     toy_registry: Registry, monkeypatch: pytest.MonkeyPatch, native: bool
 ) -> None:
-    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    monkeypatch.setattr(training, "fast_bf16", lambda: native)
     console = Console(record=True, file=io.StringIO(), width=200)
     training.Trainer(toy_config(toy_registry, precision="bf16", device="cpu"), toy_registry, console)
     training.Trainer(toy_config(toy_registry, precision="fp32", device="cpu"), toy_registry, console)
-    warnings = console.export_text().count("no native bf16")
+    warnings = console.export_text().count("no fast bf16 kernels")
     assert warnings == (0 if native else 1)
 
 
