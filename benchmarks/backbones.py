@@ -98,7 +98,7 @@ from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
 from nlpplat.errors import MissingDataError
 from nlpplat.evaluation import autocast
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
-from nlpplat.provenance import fast_bf16, machine
+from nlpplat.provenance import NO_FAST_BF16, fast_bf16, machine
 from nlpplat.registry import Registry
 from nlpplat.training import default_registry, set_seed
 
@@ -622,13 +622,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         # oneDNN refuses bf16 without AVX512 or AVX-NE-CONVERT, and torch.mm emulates it at a
         # few hundredths of fp32's speed: nothing worth measuring.
         if args.precision:
-            sys.exit(
-                "bf16: this CPU has no fast bf16 kernels (they need AVX512 or AVX-NE-CONVERT); measure fp32"
-            )
+            sys.exit(f"bf16: {NO_FAST_BF16}; measure fp32")
         precisions.remove("bf16")
-        console.print(
-            "[yellow]bf16 skipped: this CPU has no fast bf16 kernels (they need AVX512 or AVX-NE-CONVERT)[/]"
-        )
+        console.print(f"[yellow]bf16 skipped: {NO_FAST_BF16}[/]")
     registry = default_registry()
     embeddings = EmbeddingConfig()
     set_seed(SEED)

@@ -55,6 +55,10 @@ def source_commit() -> str:
     return output.stdout.strip() + ("-dirty" if dirty else "")
 
 
+# Why bf16 is slow where fast_bf16() is False, in one sentence for warnings and errors.
+NO_FAST_BF16 = "this CPU has no fast bf16 kernels (oneDNN needs AVX512 or AVX-NE-CONVERT)"
+
+
 def fast_bf16() -> bool:
     """Whether oneDNN has fast bf16 kernels for this CPU (it needs AVX512 or AVX-NE-CONVERT).
 

@@ -36,7 +36,7 @@ from nlpplat.errors import MissingDataError, NlpplatError
 from nlpplat.evaluation import Evaluation, autocast, evaluate
 from nlpplat.io import save_torch, write_json
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
-from nlpplat.provenance import fast_bf16, machine, versions
+from nlpplat.provenance import NO_FAST_BF16, fast_bf16, machine, versions
 from nlpplat.registry import Registry
 from nlpplat.runs import (
     CHECKPOINT,
@@ -177,8 +177,8 @@ class Trainer:
         if train.precision == "bf16" and self.device.type == "cpu" and not fast_bf16():
             # Correct but emulated: hours instead of minutes. Said, not refused: the user asked.
             self.console.print(
-                "[bold yellow]warning: this CPU has no fast bf16 kernels (oneDNN needs AVX512 or "
-                "AVX-NE-CONVERT): bf16 matrix products are emulated, far slower than fp32; use --precision fp32[/]"
+                f"[bold yellow]warning: {NO_FAST_BF16}: bf16 matrix products are emulated, "
+                "far slower than fp32; use --precision fp32[/]"
             )
         self.run_dir = Path(run_dir or config.run.output or new_run_dir(config, self.spec.name))
         self.progress = Progress()
