@@ -30,6 +30,10 @@ class EmbeddingConfig:
     zero_digits: bool = True  # every digit becomes 0: numbers share statistics (Lample et al. 2016)
     min_count: int = 1  # words seen fewer times in training become <unk>
     word_dropout: float = 0.5  # probability of replacing a training singleton by <unk>
+    # True: every training word w is replaced with probability a / (a + count(w)), with a set so
+    # that singletons keep `word_dropout` (Kiperwasser & Goldberg, 2016): frequent words are
+    # dropped too, rarely, so the model learns to tag from spelling and context alone.
+    word_dropout_all: bool = False
     char_dim: int = 30  # character embedding width (Ma & Hovy 2016)
     char_filters: int = 50  # character CNN output width; 0 = no character features
     char_width: int = 3  # character CNN window
@@ -45,7 +49,7 @@ class TokenVocab:
         self.config = config
         self.words: dict[str, int] = {"<pad>": PAD, "<unk>": UNK}
         self.chars: dict[str, int] = {"<pad>": PAD, "<unk>": UNK}
-        self.singletons: list[int] = []  # ids of words seen exactly once in training
+        self.counts: list[int] = [0, 0]  # training count of each word id (0: <pad>, <unk>, unknown)
 
     def normalise(self, token: str) -> str:
         if self.config.zero_digits:
@@ -62,11 +66,25 @@ class TokenVocab:
         for word, count in sorted(word_counts.items(), key=lambda item: (-item[1], item[0])):
             if count >= self.config.min_count:
                 self.words[word] = len(self.words)
-                if count == 1:
-                    self.singletons.append(self.words[word])
+                self.counts.append(count)
         for char in sorted(char_counts, key=lambda char: (-char_counts[char], char)):
             self.chars[char] = len(self.chars)
         return self
+
+    @property
+    def singletons(self) -> list[int]:
+        """Ids of the words seen exactly once in training."""
+        return [index for index, count in enumerate(self.counts) if count == 1]
+
+    def dropout_probabilities(self) -> list[float]:
+        """Per word id, the probability that training replaces it by ``<unk>`` (word dropout)."""
+        p = self.config.word_dropout
+        if not self.config.word_dropout_all:
+            return [p if count == 1 else 0.0 for count in self.counts]
+        if p >= 1:
+            return [1.0 if count else 0.0 for count in self.counts]
+        alpha = p / (1 - p)  # so that alpha / (alpha + 1) = p for a singleton
+        return [alpha / (alpha + count) if count else 0.0 for count in self.counts]
 
     def ids(self, tokens: Sequence[str]) -> tuple[list[int], list[list[int]]]:
         """Word ids and per-token character ids of one sentence (computed once per example)."""
@@ -89,14 +107,18 @@ class TokenVocab:
         return torch.tensor(words, dtype=torch.long), torch.tensor(chars, dtype=torch.long)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"words": list(self.words), "chars": list(self.chars), "singletons": self.singletons}
+        return {"words": list(self.words), "chars": list(self.chars), "counts": self.counts}
 
     @classmethod
     def from_state_dict(cls, config: EmbeddingConfig, state: Mapping[str, Any]) -> TokenVocab:
         vocab = cls(config)
         vocab.words = {word: index for index, word in enumerate(state["words"])}
         vocab.chars = {char: index for index, char in enumerate(state["chars"])}
-        vocab.singletons = list(state["singletons"])
+        if "counts" in state:
+            vocab.counts = list(state["counts"])
+        else:  # written before counts were kept: only the singletons are known
+            singletons = set(state["singletons"])
+            vocab.counts = [1 if index in singletons else 0 for index in range(len(vocab.words))]
         return vocab
 
 
@@ -141,16 +163,13 @@ class TokenEmbedder(nn.Module):
             }
         )
         self.dropout = nn.Dropout(config.dropout)
-        rare = torch.zeros(len(vocab.words), dtype=torch.bool)
-        rare[vocab.singletons] = True
-        self.register_buffer("rare", rare, persistent=False)  # derived from vocab.json
+        drop = torch.tensor(vocab.dropout_probabilities(), dtype=torch.float)  # (V,)
+        self.register_buffer("word_drop", drop, persistent=False)  # derived from vocab.json
         self.output_dim = config.word_dim + config.char_filters + config.feature_dim * len(self.features)
 
     def forward(self, words: Tensor, chars: Tensor, features: dict[str, Tensor] | None = None) -> Tensor:
         if self.training and self.config.word_dropout > 0:
-            drop = self.rare[words] & (
-                torch.rand(words.shape, device=words.device) < self.config.word_dropout
-            )
+            drop = torch.rand(words.shape, device=words.device) < self.word_drop[words]
             words = words.masked_fill(drop, UNK)
         parts = [self.words(words)]  # (B, T, word_dim)
         if self.chars is not None:

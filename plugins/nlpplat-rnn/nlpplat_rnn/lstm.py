@@ -37,6 +37,9 @@ class LSTMConfig:
     # embeddings. 0.33 is Dozat & Manning's (2017) value for BiLSTM taggers, between the 0.25 and 0.5
     # that Reimers & Gurevych (2017) found best for sequence labelling.
     dropout: float = 0.33
+    # True: each sequence keeps one dropout mask for all its time steps ("variational" dropout,
+    # Gal & Ghahramani, 2016), which Reimers & Gurevych (2017) found best for BiLSTM taggers.
+    locked_dropout: bool = False
     # The forget gate's initial bias. 1 keeps the cell open at the start of training, so gradients
     # reach far-away tokens before the gates have learnt anything (Gers et al., 2000; Jozefowicz et
     # al., 2015). PyTorch's default would be about 0.

@@ -33,6 +33,9 @@ class RNNConfig:
     # embeddings. 0.33 is Dozat & Manning's (2017) value for BiLSTM taggers, between the 0.25 and 0.5
     # that Reimers & Gurevych (2017) found best for sequence labelling.
     dropout: float = 0.33
+    # True: each sequence keeps one dropout mask for all its time steps ("variational" dropout,
+    # Gal & Ghahramani, 2016), which Reimers & Gurevych (2017) found best for BiLSTM taggers.
+    locked_dropout: bool = False
 
 
 class RecurrentEncoder(Encoder):
@@ -60,7 +63,7 @@ class RecurrentEncoder(Encoder):
             nn.ModuleList(cell(width, config.hidden, batch_first=True, **kwargs) for _ in range(directions))
             for width in widths
         )
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = LockedDropout(config.dropout) if config.locked_dropout else nn.Dropout(config.dropout)
         self.output_dim = config.hidden * directions
 
     def forward(self, inputs: Tensor, mask: Tensor) -> Tensor:
@@ -75,6 +78,20 @@ class RecurrentEncoder(Encoder):
                 states.append(reverse_real_tokens(backward, reverse))
             x = torch.cat(states, dim=-1)  # (B, T, H * directions)
         return self.dropout(x)
+
+
+class LockedDropout(nn.Module):
+    """Dropout with one mask per sequence: x (B, T, F) -> x * mask (B, 1, F) / (1 - p) in training."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - self.p)  # (B, 1, F)
+        return x * keep / (1 - self.p)
 
 
 def reversal_index(mask: Tensor) -> Tensor:
