@@ -48,6 +48,24 @@ def test_word_dropout_replaces_only_singletons_and_only_in_training() -> None:
     assert torch.equal(embedder(words, chars)[0, 0, : config.word_dim], embedder.words.weight[words[0, 0]])
 
 
+def test_word_dropout_of_every_word_falls_with_its_count() -> None:
+    sentences = [["a"] * 3 + ["b"] * 2 + ["c"]]
+    config = EmbeddingConfig(word_dropout=0.5, word_dropout_all=True)
+    vocab = TokenVocab(config).fit(sentences)
+    probability = dict(zip(vocab.words, vocab.dropout_probabilities(), strict=True))
+    # alpha = 1 keeps singletons at word_dropout; then alpha / (alpha + count).
+    assert probability == {"<pad>": 0.0, "<unk>": 0.0, "a": 1 / 4, "b": 1 / 3, "c": 0.5}
+    singletons_only = TokenVocab(EmbeddingConfig(word_dropout=0.5)).fit(sentences)
+    assert singletons_only.dropout_probabilities() == [0.0, 0.0, 0.0, 0.0, 0.5]
+
+
+def test_vocab_written_before_counts_were_kept_still_loads() -> None:
+    vocab = TokenVocab(EmbeddingConfig()).fit(SENTENCES)
+    legacy = {"words": list(vocab.words), "chars": list(vocab.chars), "singletons": vocab.singletons}
+    again = TokenVocab.from_state_dict(vocab.config, legacy)
+    assert again.words == vocab.words and again.singletons == vocab.singletons
+
+
 def test_task_features_are_embedded_and_concatenated() -> None:
     config = EmbeddingConfig(feature_dim=4, dropout=0.0)
     vocab = TokenVocab(config).fit(SENTENCES)

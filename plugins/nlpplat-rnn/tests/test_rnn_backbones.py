@@ -11,6 +11,7 @@ from nlpplat import testing
 from nlpplat.plugins import make_plugin_host
 from nlpplat.registry import build_registry
 from nlpplat_rnn import LSTMBackbone, RNNBackbone
+from nlpplat_rnn.rnn import LockedDropout
 
 BACKBONES = [RNNBackbone, LSTMBackbone]
 
@@ -92,6 +93,21 @@ def test_dropout_only_in_training():
     torch.manual_seed(0)
     assert not torch.equal(encoder.train()(inputs, mask), encoder(inputs, mask))
     assert torch.equal(encoder.eval()(inputs, mask), encoder(inputs, mask))
+
+
+def test_locked_dropout_keeps_one_mask_per_sequence():
+    dropout = LockedDropout(0.5).train()
+    torch.manual_seed(0)
+    out = dropout(torch.ones(4, 7, 32))
+    assert set(out.unique().tolist()) == {0.0, 2.0}  # kept units are rescaled by 1 / (1 - p)
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same units at every time step
+    assert not torch.equal(out[0], out[1])  # but a mask of its own for each sequence
+    assert torch.equal(dropout.eval()(out), out)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES, ids=lambda b: b.name)
+def test_locked_dropout_config_conforms(backbone):
+    testing.check_backbone(backbone, small(backbone, locked_dropout=True))
 
 
 def test_plugin_module_registers_both_backbones():
