@@ -4,7 +4,7 @@
 # ``NERConfig`` to parse ``--set task.key=value``, and wants types, not strings.
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,9 @@ class NERConfig:
     token_column: int = 0  # column holding the token; 1 for Universal NER (column 0 is an index)
     tag_column: int = -1  # column holding the entity tag; -1 is the last (CoNLL-2003); 2 for Universal NER
     input_scheme: str = "auto"  # tag scheme of the files: "auto" (detected per file), IOB1, IOB2, BIOES
+    # Columns whose values are embedded as extra token inputs, e.g. [1, 2] for CoNLL-2003's
+    # part-of-speech and chunk tags. Values unseen in training share one "unknown" vector.
+    feature_columns: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -50,6 +53,11 @@ class NERConfig:
                 self.input_scheme = normalise_scheme(self.input_scheme)
             except ValueError as error:
                 raise ConfigError(f"task.input_scheme: {error}, or auto") from None
+        if not all(isinstance(column, int) for column in self.feature_columns):
+            raise ConfigError(f"task.feature_columns must be column numbers, not {self.feature_columns!r}")
+        reserved = {self.token_column, self.tag_column}
+        if reserved & set(self.feature_columns):
+            raise ConfigError("task.feature_columns must not include the token or tag column")
 
 
 class NERTask(Task):
@@ -74,6 +82,10 @@ class NERTask(Task):
         super().__init__(config, language)
         self.labels: list[str] = []  # BIOES labels, "O" first; a tag's id is its index
         self._ids: dict[str, int] = {}
+        # Per feature column, the values seen in training; a value's id is its index + 1
+        # (0 is "unknown": unseen values, and text without the column).
+        self.feature_values: dict[int, list[str]] = {}
+        self._feature_ids: dict[int, dict[str, int]] = {}
 
     # -- data ---------------------------------------------------------------------
     def read(self, path: Path) -> list[Sentence]:
@@ -96,6 +108,11 @@ class NERTask(Task):
                         f"tag column {config.tag_column} of {width}; set task.tag_column if it is elsewhere"
                     )
                     raise DataError(path, sentence.line + position, f"{error} ({where})") from None
+            width = len(sentence.rows[0])
+            for column in config.feature_columns:
+                if not -width <= column < width:
+                    message = f"has {width} columns, so there is no feature column {column}"
+                    raise DataError(path, sentence.line, f"{message} (see task.feature_columns)")
         scheme = config.input_scheme
         if scheme == "auto":
             scheme = detect_scheme(sentence.tags for sentence in sentences)
@@ -117,12 +134,27 @@ class NERTask(Task):
     def fit(self, examples: Sequence[Sentence]) -> None:
         """The BIOES label vocabulary: ``O``, then B-/I-/E-/S- for every entity type seen."""
         self._set_labels(bioes_labels(entity_types(tag for example in examples for tag in example.tags)))
+        values = {
+            column: sorted({row[column] for example in examples for row in example.rows})
+            for column in self.config.feature_columns
+        }
+        self._set_feature_values(values)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"labels": list(self.labels), "scheme": INTERNAL}
+        features = {str(column): values for column, values in self.feature_values.items()}
+        return {"labels": list(self.labels), "scheme": INTERNAL, "feature_values": features}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._set_labels(list(state["labels"]))
+        features = state.get("feature_values", {})
+        self._set_feature_values({int(column): list(values) for column, values in features.items()})
+
+    def _set_feature_values(self, values: dict[int, list[str]]) -> None:
+        self.feature_values = values
+        self._feature_ids = {
+            column: {value: index for index, value in enumerate(known, start=1)}
+            for column, known in values.items()
+        }
 
     def _set_labels(self, labels: list[str]) -> None:
         self.labels = labels
@@ -139,6 +171,27 @@ class NERTask(Task):
             ids = [self._ids.get(tag, 0) for tag in convert(example.tags, INTERNAL)[:length]]
             tags[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         return {"tags": tags}
+
+    def input_features(self) -> dict[str, int]:
+        """``column<N>`` for each of ``task.feature_columns``: its training values, plus unknown."""
+        return {f"column{column}": len(known) + 1 for column, known in self.feature_values.items()}
+
+    def features(self, examples: Sequence[Sentence], length: int) -> dict[str, Tensor]:
+        """``column<N>`` (B, length) long: each token's value id in column N, 0 if unknown or absent.
+
+        Raw text (:meth:`predict_text`) has no columns, so its tokens get 0 throughout.
+        """
+        features = {}
+        for column, ids in self._feature_ids.items():
+            values = torch.zeros(len(examples), length, dtype=torch.long)
+            for row, example in enumerate(examples):
+                found = [
+                    ids.get(cells[column], 0) if len(cells) > column >= -len(cells) else 0
+                    for cells in example.rows
+                ]
+                values[row, : min(length, len(found))] = torch.tensor(found[:length], dtype=torch.long)
+            features[f"column{column}"] = values
+        return features
 
     # -- model --------------------------------------------------------------------
     def build_head(self, input_dim: int) -> TaggerHead:
