@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nlpplat import Batch
+from nlpplat import Batch, DataError
 from nlpplat.errors import ConfigError
 from nlpplat_ner.reader import Sentence
 from nlpplat_ner.schemes import convert, find_violation
@@ -76,7 +76,11 @@ def test_config_defaults_and_validation():
 def test_class_attributes():
     assert (NERTask.name, NERTask.primary_metric, NERTask.prediction_suffix) == ("ner", "f1", ".conll")
     assert NERTask.higher_is_better
-    assert all(field.default is not dataclasses.MISSING for field in dataclasses.fields(NERTask.Config))
+    assert all(
+        dataclasses.MISSING in (field.default, field.default_factory)
+        and (field.default, field.default_factory) != (dataclasses.MISSING, dataclasses.MISSING)
+        for field in dataclasses.fields(NERTask.Config)
+    )
 
 
 def test_fit_and_state_dict_round_trip(examples):
@@ -89,6 +93,32 @@ def test_fit_and_state_dict_round_trip(examples):
     restored.load_state_dict(state)
     assert restored.labels == task.labels
     assert restored.targets(examples, 8)["tags"].equal(task.targets(examples, 8)["tags"])
+
+
+def test_feature_columns_become_token_inputs(tmp_path, examples):
+    task = NERTask(NERConfig(feature_columns=[1]))
+    task.fit(examples)
+    assert task.input_features() == {"column1": 1 + 8}  # eight POS tags in TEXT, plus unknown
+    path = tmp_path / "test.conll"
+    path.write_text("Paris NNP I-LOC\nsings VBZ O\nnow RB O\n", encoding="utf-8")
+    test = task.read(path)
+    values = task.features(test + examples[2:], 4)["column1"]
+    nnp, vbz = (task.feature_values[1].index(tag) + 1 for tag in ("NNP", "VBZ"))
+    assert values.tolist() == [[nnp, vbz, 0, 0], [task.feature_values[1].index("UH") + 1, 0, 0, 0]]
+    restored = NERTask(NERConfig(feature_columns=[1]))
+    restored.load_state_dict(json.loads(json.dumps(task.state_dict())))
+    assert restored.features(test, 4)["column1"].equal(values[:1])
+    assert NERTask().input_features() == {} and NERTask().features(test, 4) == {}
+
+
+def test_feature_column_missing_from_a_file_names_file_and_line(tmp_path):
+    path = tmp_path / "dev.conll"
+    path.write_text("Paris I-LOC\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dev\.conll:1: has 2 columns, so there is no feature column 2"):
+        NERTask(NERConfig(feature_columns=[2])).read(path)
+    for bad in ([0], [-1], ["pos"]):
+        with pytest.raises(ConfigError, match=r"task\.feature_columns"):
+            NERConfig(feature_columns=bad)
 
 
 def test_tokens_and_targets(examples):
