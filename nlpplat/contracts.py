@@ -309,6 +309,16 @@ class Task:
         """One prediction per example, in batch order."""
         raise NotImplementedError
 
+    def postprocess(self, predictions: list[Any], examples: Sequence[Any]) -> list[Any]:
+        """Decisions that need every prediction of a call at once; returns the final predictions.
+
+        :meth:`decode` sees one length-sorted batch; this sees all ``examples`` of one
+        evaluation or prediction call, in their order, beside their predictions. NER uses it
+        to give every mention of a name in a document the same entity type. The default
+        changes nothing.
+        """
+        return predictions
+
     @contextlib.contextmanager
     def validation(self) -> Iterator[None]:
         """The context of the dev evaluations made during training.

@@ -27,7 +27,10 @@ def predict(
     batch_size: int = 256,
     precision: str = "fp32",
 ) -> list[Any]:
-    """Predictions for ``examples``, in their order (batches are sorted by length inside)."""
+    """Predictions for ``examples``, in their order (batches are sorted by length inside).
+
+    Each batch is decoded by ``task.decode``, then all of them by ``task.postprocess``.
+    """
     was_training = model.training
     model.eval()
     device = model_device(model)
@@ -43,7 +46,7 @@ def predict(
                 predictions[index] = prediction
     finally:
         model.train(was_training)
-    return predictions
+    return task.postprocess(predictions, examples)
 
 
 @dataclass

@@ -31,6 +31,8 @@ class Sentence:
     line:      the line number of its first token (token ``i`` is on line ``line + i``)
     scheme:    the tag scheme of its file (IOB1, IOB2 or BIOES), set by the task
     separator: the column separator of its file (space or tab), reused when writing
+    document:  which document of its file it belongs to, counting ``-DOCSTART-`` markers
+               from 0; None in a file without markers
     """
 
     tokens: list[str]
@@ -40,6 +42,7 @@ class Sentence:
     line: int
     scheme: str = "IOB2"
     separator: str = " "
+    document: int | None = None
 
 
 def read_columns(
@@ -56,6 +59,7 @@ def read_columns(
     width = 0  # columns per token line, fixed by the first one
     width_line = 0
     separator = ""
+    document: int | None = None
 
     def sentence() -> Sentence:
         return Sentence(
@@ -65,6 +69,7 @@ def read_columns(
             path=str(path),
             line=first_line,
             separator=separator or " ",
+            document=document,
         )
 
     for number, line in numbered_lines(path):
@@ -73,6 +78,8 @@ def read_columns(
             if rows:
                 yield sentence()
                 rows = []
+            if line.startswith(DOCSTART):
+                document = 0 if document is None else document + 1
             continue
         if line.startswith("#") and not rows:
             continue
@@ -96,6 +103,7 @@ def read_columns(
             if rows:
                 yield sentence()
                 rows = []
+            document = 0 if document is None else document + 1
             continue
         if not rows:
             first_line = number

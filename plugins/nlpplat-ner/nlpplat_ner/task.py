@@ -3,6 +3,7 @@
 # No ``from __future__ import annotations`` here: the host reads the field types of
 # ``NERConfig`` to parse ``--set task.key=value``, and wants types, not strings.
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from nlpplat_ner.schemes import (
     detect_scheme,
     entity_types,
     find_violation,
+    from_spans,
     normalise_scheme,
     split_tag,
     to_spans,
@@ -42,6 +44,10 @@ class NERConfig:
     # Columns whose values are embedded as extra token inputs, e.g. [1, 2] for CoNLL-2003's
     # part-of-speech and chunk tags. Values unseen in training share one "unknown" vector.
     feature_columns: list[int] = field(default_factory=list)
+    # Within a document (-DOCSTART- markers; raw text is one), a name usually keeps one type, so
+    # each predicted entity takes the type that most mentions of the same words received
+    # (non-local consistency: Krishnan & Manning, 2006; Ratinov & Roth, 2009). Ties keep their own.
+    document_vote: bool = True
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -220,6 +226,36 @@ class NERTask(Task):
             predictions.append(convert(internal, example.scheme))
         return predictions
 
+    def postprocess(self, predictions: list[list[str]], examples: Sequence[Sentence]) -> list[list[str]]:
+        """With ``task.document_vote``: one entity type per name within each document.
+
+        Every predicted span votes for its type under its words; a span whose type has
+        fewer votes in its document than the most voted one takes that one. Boundaries
+        never change, and sentences outside any document (``document`` None) stay as they are.
+        """
+        if not self.config.document_vote:
+            return predictions
+        documents: dict[tuple[str, int], list[int]] = {}
+        for index, example in enumerate(examples):
+            if example.document is not None:
+                documents.setdefault((example.path, example.document), []).append(index)
+        revised = list(predictions)
+        for members in documents.values():
+            spans = {index: to_spans(predictions[index]) for index in members}
+            votes: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+            for index, found in spans.items():
+                for span in found:
+                    votes[tuple(examples[index].tokens[span.start : span.end])][span.type] += 1
+            for index, found in spans.items():
+                words = examples[index].tokens
+                agreed = [
+                    span._replace(type=_majority(votes[tuple(words[span.start : span.end])], span.type))
+                    for span in found
+                ]
+                if agreed != found:
+                    revised[index] = from_spans(agreed, len(words), examples[index].scheme)
+        return revised
+
     # -- evaluation and output ---------------------------------------------------
     def metrics(self, predictions: Sequence[Sequence[str]], examples: Sequence[Sentence]) -> dict[str, Any]:
         """seqeval entity scores: see :func:`nlpplat_ner.scoring.entity_scores` for the keys."""
@@ -255,7 +291,11 @@ class NERTask(Task):
 
     def decoding_parameters(self) -> dict[str, Any]:
         """``{"decoder": "viterbi"}`` (CRF head, constrained to valid BIOES) or ``"argmax"``."""
-        return {"decoder": "viterbi" if self.config.head == "crf" else "argmax"}
+        config = self.config
+        return {
+            "decoder": "viterbi" if config.head == "crf" else "argmax",
+            "document_vote": config.document_vote,
+        }
 
     def write_predictions(
         self, examples: Sequence[Sentence], predictions: Sequence[Sequence[str]], path: Path
@@ -279,6 +319,7 @@ class NERTask(Task):
                 path="<text>",
                 line=number,
                 scheme="IOB2",
+                document=0,  # one text, one document
             )
             for number, tokens in enumerate(sentences, start=1)
         ]
@@ -302,3 +343,9 @@ class NERTask(Task):
                 }
             )
         return results
+
+
+def _majority(counts: Counter[str], own: str) -> str:
+    """The type with the most votes, unless ``own`` has as many (ties keep their own)."""
+    best, most = counts.most_common(1)[0]
+    return best if most > counts[own] else own
