@@ -71,6 +71,23 @@ def test_loaded_run_predicts_like_the_trained_model(toy_registry: Registry) -> N
     assert result["labels"] == ["UP", "low", "UP"]
 
 
+def test_predictions_pass_through_the_tasks_postprocess(
+    toy_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = training.train(toy_config(toy_registry, lr=0.01), toy_registry, quiet())
+    loaded = load_run(run_dir, toy_registry)
+    calls = []
+
+    def postprocess(self, predictions, examples):
+        calls.append((list(predictions), len(examples)))
+        return [["UP"] * len(labels) for labels in predictions]
+
+    monkeypatch.setattr(type(loaded.task), "postprocess", postprocess)
+    [result] = loaded.predict_text("Alpha beta Gamma")
+    assert calls == [([["UP", "low", "UP"]], 1)]  # once per call, after decoding every batch
+    assert result["labels"] == ["UP", "UP", "UP"]
+
+
 def test_same_seed_same_result(toy_registry: Registry) -> None:
     first = training.train(toy_config(toy_registry, seed=7), toy_registry, quiet())
     second = training.train(toy_config(toy_registry, seed=7), toy_registry, quiet())

@@ -53,6 +53,7 @@ def test_reads_sentences_and_skips_document_markers_anywhere(tmp_path):
     assert first.rows[2] == ["German", "JJ", "I-NP", "I-MISC"]
     assert (first.path, first.line, first.scheme, first.separator) == (str(path), 3, "IOB1", " ")
     assert [s.line for s in sentences] == [3, 8, 11]
+    assert [s.document for s in sentences] == [0, 0, 1]  # counted from the markers
 
 
 def test_reads_gzip_transparently(tmp_path):
@@ -73,6 +74,7 @@ def test_tab_separated_comments_and_columns_like_universal_ner(tmp_path):
     assert sentences[0].tags == ["B-LOC", "O"]
     assert (sentences[0].line, sentences[1].line, sentences[0].separator) == (4, 8, "\t")
     assert sentences[0].scheme == "IOB2"
+    assert [s.document for s in sentences] == [None, None]  # no -DOCSTART- markers
 
 
 def test_windows_line_endings_and_whitespace_only_lines(tmp_path):

@@ -121,6 +121,43 @@ def test_feature_column_missing_from_a_file_names_file_and_line(tmp_path):
             NERConfig(feature_columns=bad)
 
 
+def sentence(tokens: str, document: int | None, path: str = "a.conll", scheme: str = "IOB2") -> Sentence:
+    words = tokens.split()
+    return Sentence(words, ["O"] * len(words), [[w] for w in words], path, 1, scheme, document=document)
+
+
+def test_document_vote_gives_a_name_its_most_frequent_type_within_its_document():
+    examples = [
+        sentence("Newmont rose", 0),
+        sentence("Newmont fell", 0),
+        sentence("Newmont said", 0),
+        sentence("Newmont Gold", 1),  # another document: its own vote
+        sentence("Newmont and Newmont", 1),
+        sentence("Newmont ran", None),  # no document: untouched
+    ]
+    predictions = [
+        ["B-ORG", "O"],
+        ["B-PER", "O"],
+        ["B-ORG", "O"],
+        ["B-LOC", "I-LOC"],  # "Newmont Gold" is another name, so its votes are its own
+        ["B-PER", "O", "B-LOC"],  # one vote each: a tie keeps each its own type
+        ["B-PER", "O"],
+    ]
+    task = NERTask()
+    voted = task.postprocess(predictions, examples)
+    assert voted == [["B-ORG", "O"], ["B-ORG", "O"], ["B-ORG", "O"], *predictions[3:]]
+    assert predictions[1] == ["B-PER", "O"]  # the input is not changed in place
+    assert NERTask(NERConfig(document_vote=False)).postprocess(predictions, examples) == predictions
+    assert task.decoding_parameters() == {"decoder": "viterbi", "document_vote": True}
+
+
+def test_document_vote_writes_the_sentences_own_scheme():
+    examples = [sentence(t, 0, scheme="IOB1") for t in ("Rome Paris", "Paris", "Paris", "Rome")]
+    predictions = [["I-LOC", "I-PER"], ["I-LOC"], ["I-LOC"], ["I-LOC"]]
+    voted = NERTask().postprocess(predictions, examples)
+    assert voted[0] == ["I-LOC", "B-LOC"]  # two LOC names side by side need IOB1's B-
+
+
 def test_tokens_and_targets(examples):
     task = NERTask()
     task.fit(examples)
@@ -270,6 +307,14 @@ def test_predict_text_offsets_point_into_the_original_text():
         for entity in result["entities"]:
             assert text[entity["start"] : entity["end"]] == entity["text"]
     json.dumps(results)
+
+
+def test_predict_text_is_one_document():
+    seen = []
+    NERTask().predict_text(
+        "Paris is big. Paris is old.", lambda examples: seen.extend(examples) or fake_predict(examples)
+    )
+    assert [example.document for example in seen] == [0, 0]  # so the document vote covers the text
 
 
 def test_predict_text_without_tokens_does_not_call_the_model():
