@@ -109,7 +109,7 @@ token embedder with tiny sizes and :class:`LinearBackbone`, so only the task is 
     ``metric_signature()`` is a string.
 :func:`check_decode`
     ``decode`` gives one prediction per example, the same for an example alone as in a
-    padded batch, and ``metrics`` accepts them.
+    padded batch; ``postprocess`` keeps one per example; ``metrics`` accepts them.
 :func:`check_training_step`
     ``loss`` is a finite scalar that does not grow with batch size; its gradient reaches
     every head parameter and the encoder; a few optimizer steps lower it.
@@ -955,7 +955,11 @@ def check_decode(task_cls: type[Task], sample: str | os.PathLike[str], config: A
             f"{who}: example {index} decodes to {alone!r} alone but {predictions[index]!r} in a padded batch; "
             "decoding must ignore padding (use batch.mask or each example's length)"
         )
-    metrics = setup.task.metrics(predictions, setup.examples)
+    final = setup.task.postprocess(list(predictions), setup.examples)
+    assert isinstance(final, list) and len(final) == len(setup.examples), (
+        f"{who}: postprocess returned {len(final)} predictions for {len(setup.examples)} examples"
+    )
+    metrics = setup.task.metrics(final, setup.examples)
     assert setup.task.primary_metric in metrics, (
         f"{who}: metrics of decoded predictions lack the primary metric"
     )

@@ -46,6 +46,11 @@ class PaddingDecoder(ToyTask):
         )
 
 
+class DroppingPostprocess(ToyTask):
+    def postprocess(self, predictions, examples):
+        return predictions[1:]
+
+
 class HalfMetric(ToyTask):
     def metrics(self, predictions, examples):
         return {"accuracy": super().metrics(predictions, examples)["accuracy"] / 2}
@@ -95,6 +100,7 @@ class ObjectPredictions(ToyTask):
         (SummedLoss, testing.check_training_step, "does not grow with batch size"),
         (DetachedLoss, testing.check_training_step, "no gradient reaches the encoder"),
         (PaddingDecoder, testing.check_decode, "decoding must ignore padding"),
+        (DroppingPostprocess, testing.check_decode, "postprocess returned"),
         (HalfMetric, testing.check_gold_metrics, "expected the best possible, 100.0"),
         (PlainOpen, testing.check_reader, "cannot be read"),
         (LossyWriter, testing.check_prediction_round_trip, "written and read back"),
