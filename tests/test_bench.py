@@ -187,7 +187,8 @@ def test_a_real_grid_runs_cells_in_processes_then_resumes_by_skipping(tmp_path: 
     rows = Leaderboard(db).rows(task="ner")
     assert sorted(row["seed"] for row in rows) == [1, 2]
     assert all(
-        row["test_ci_low"] is not None and json.loads(row["decoding"]) == {"decoder": "viterbi"}
+        row["test_ci_low"] is not None
+        and json.loads(row["decoding"]) == {"decoder": "viterbi", "document_vote": True}
         for row in rows
     )
 

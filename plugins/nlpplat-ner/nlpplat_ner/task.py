@@ -290,7 +290,7 @@ class NERTask(Task):
         return scoring.signature()
 
     def decoding_parameters(self) -> dict[str, Any]:
-        """``{"decoder": "viterbi"}`` (CRF head, constrained to valid BIOES) or ``"argmax"``."""
+        """``decoder``: ``viterbi`` (CRF head, valid BIOES paths) or ``argmax``; ``document_vote``: the setting."""
         config = self.config
         return {
             "decoder": "viterbi" if config.head == "crf" else "argmax",

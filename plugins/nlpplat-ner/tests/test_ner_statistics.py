@@ -70,5 +70,5 @@ def test_task_statistics_reproduce_its_f1_in_every_input_scheme() -> None:
 
 
 def test_decoding_parameters_name_the_decoder() -> None:
-    assert NERTask(NERConfig()).decoding_parameters() == {"decoder": "viterbi"}
+    assert NERTask(NERConfig()).decoding_parameters() == {"decoder": "viterbi", "document_vote": True}
     assert NERTask(NERConfig(head="softmax")).decoding_parameters() == {"decoder": "argmax"}
