@@ -71,4 +71,5 @@ def test_task_statistics_reproduce_its_f1_in_every_input_scheme() -> None:
 
 def test_decoding_parameters_name_the_decoder() -> None:
     assert NERTask(NERConfig()).decoding_parameters() == {"decoder": "viterbi", "document_vote": True}
-    assert NERTask(NERConfig(head="softmax")).decoding_parameters() == {"decoder": "argmax"}
+    softmax = NERTask(NERConfig(head="softmax", document_vote=False))
+    assert softmax.decoding_parameters() == {"decoder": "argmax", "document_vote": False}
