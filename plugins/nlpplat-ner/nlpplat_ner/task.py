@@ -119,6 +119,9 @@ class NERTask(Task):
                 if not -width <= column < width:
                     message = f"has {width} columns, so there is no feature column {column}"
                     raise DataError(path, sentence.line, f"{message} (see task.feature_columns)")
+                if column % width in (config.token_column % width, config.tag_column % width):
+                    message = f"feature column {column} is the token or tag column of its {width}"
+                    raise DataError(path, sentence.line, f"{message} (see task.feature_columns)")
         scheme = config.input_scheme
         if scheme == "auto":
             scheme = detect_scheme(sentence.tags for sentence in sentences)

@@ -116,6 +116,11 @@ def test_feature_column_missing_from_a_file_names_file_and_line(tmp_path):
     path.write_text("Paris I-LOC\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"dev\.conll:1: has 2 columns, so there is no feature column 2"):
         NERTask(NERConfig(feature_columns=[2])).read(path)
+    path.write_text("Paris NNP I-LOC\n", encoding="utf-8")
+    with pytest.raises(
+        DataError, match=r"dev\.conll:1: feature column 2 is the token or tag column of its 3"
+    ):
+        NERTask(NERConfig(feature_columns=[2])).read(path)
     for bad in ([0], [-1], ["pos"]):
         with pytest.raises(ConfigError, match=r"task\.feature_columns"):
             NERConfig(feature_columns=bad)
