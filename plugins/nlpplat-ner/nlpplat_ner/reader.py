@@ -59,7 +59,7 @@ def read_columns(
     width = 0  # columns per token line, fixed by the first one
     width_line = 0
     separator = ""
-    document: int | None = None
+    markers = 0  # -DOCSTART- lines so far: the current document is markers - 1
 
     def sentence() -> Sentence:
         return Sentence(
@@ -69,7 +69,7 @@ def read_columns(
             path=str(path),
             line=first_line,
             separator=separator or " ",
-            document=document,
+            document=markers - 1 if markers else None,
         )
 
     for number, line in numbered_lines(path):
@@ -79,7 +79,7 @@ def read_columns(
                 yield sentence()
                 rows = []
             if line.startswith(DOCSTART):
-                document = 0 if document is None else document + 1
+                markers += 1
             continue
         if line.startswith("#") and not rows:
             continue
@@ -103,7 +103,7 @@ def read_columns(
             if rows:
                 yield sentence()
                 rows = []
-            document = 0 if document is None else document + 1
+            markers += 1
             continue
         if not rows:
             first_line = number

@@ -196,9 +196,9 @@ class NERTask(Task):
             for row, example in enumerate(examples):
                 found = [
                     ids.get(cells[column], 0) if len(cells) > column >= -len(cells) else 0
-                    for cells in example.rows
+                    for cells in example.rows[:length]
                 ]
-                values[row, : min(length, len(found))] = torch.tensor(found[:length], dtype=torch.long)
+                values[row, : len(found)] = torch.tensor(found, dtype=torch.long)
             features[f"column{column}"] = values
         return features
 
