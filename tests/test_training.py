@@ -15,7 +15,7 @@ import torch
 from rich.console import Console
 
 from nlpplat import training
-from nlpplat.config import resolve
+from nlpplat.config import TrainConfig, resolve
 from nlpplat.errors import MissingDataError
 from nlpplat.inference import evaluate_run
 from nlpplat.leaderboard import Leaderboard
@@ -233,3 +233,24 @@ def test_average_weights_is_the_elementwise_mean() -> None:
     ]
     averaged = training.average_weights(states)
     assert torch.equal(averaged["w"], torch.tensor([2.0, 4.0])) and averaged["n"].item() == 2
+
+
+def test_the_fused_optimizer_makes_the_same_updates_as_the_default_one() -> None:
+    config = TrainConfig()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3))
+    twin = torch.nn.Sequential(torch.nn.Embedding(50, 8), torch.nn.Linear(8, 3))
+    twin.load_state_dict(model.state_dict())
+    fused = training.make_optimizer(model, config, torch.device("cpu"))
+    default = torch.optim.AdamW(
+        twin.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+    )
+    assert fused.defaults["fused"]
+    for _ in range(5):
+        tokens = torch.randint(0, 50, (4, 6))
+        for net, optimizer in ((model, fused), (twin, default)):
+            optimizer.zero_grad()
+            net(tokens).logsumexp(-1).sum().backward()
+            optimizer.step()
+    for ours, theirs in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(ours, theirs)
