@@ -45,8 +45,10 @@ class NERConfig:
     # part-of-speech and chunk tags. Values unseen in training share one "unknown" vector.
     feature_columns: list[int] = field(default_factory=list)
     # Within a document (-DOCSTART- markers; raw text is one), a name usually keeps one type, so
-    # each predicted entity takes the type that most mentions of the same words received
-    # (non-local consistency: Krishnan & Manning, 2006; Ratinov & Roth, 2009). Ties keep their own.
+    # each predicted entity takes the type that most mentions of the same words received, a
+    # longer name voting also for the shorter names inside it ("Bill Clinton" for "Clinton")
+    # (non-local consistency: Mikheev et al., 1999; Krishnan & Manning, 2006; Ratinov & Roth,
+    # 2009). Ties keep their own.
     document_vote: bool = True
 
     def __post_init__(self) -> None:
@@ -232,9 +234,11 @@ class NERTask(Task):
     def postprocess(self, predictions: list[list[str]], examples: Sequence[Sentence]) -> list[list[str]]:
         """With ``task.document_vote``: one entity type per name within each document.
 
-        Every predicted span votes for its type under its words; a span whose type has
-        fewer votes in its document than the most voted one takes that one. Boundaries
-        never change, and sentences outside any document (``document`` None) stay as they are.
+        Every predicted span votes for its type under its words and under every shorter run
+        of words inside them (a later "Clinton" is usually the "Bill Clinton" of before); a
+        span whose type has fewer votes under its words, in its document, than the most voted
+        one takes that one. Boundaries never change, and sentences outside any document
+        (``document`` None) stay as they are.
         """
         if not self.config.document_vote:
             return predictions
@@ -248,7 +252,8 @@ class NERTask(Task):
             votes: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
             for index, found in spans.items():
                 for span in found:
-                    votes[tuple(examples[index].tokens[span.start : span.end])][span.type] += 1
+                    for name in _names_within(examples[index].tokens[span.start : span.end]):
+                        votes[name][span.type] += 1
             for index, found in spans.items():
                 words = examples[index].tokens
                 agreed = [
@@ -346,6 +351,14 @@ class NERTask(Task):
                 }
             )
         return results
+
+
+def _names_within(words: Sequence[str]) -> set[tuple[str, ...]]:
+    """Every contiguous run of ``words``, all of them included: "Bill Clinton" gives
+    ("Bill", "Clinton"), ("Bill",) and ("Clinton",); a run that repeats counts once."""
+    return {
+        tuple(words[start:end]) for start in range(len(words)) for end in range(start + 1, len(words) + 1)
+    }
 
 
 def _majority(counts: Counter[str], own: str) -> str:

@@ -136,15 +136,13 @@ def test_document_vote_gives_a_name_its_most_frequent_type_within_its_document()
         sentence("Newmont rose", 0),
         sentence("Newmont fell", 0),
         sentence("Newmont said", 0),
-        sentence("Newmont Gold", 1),  # another document: its own vote
-        sentence("Newmont and Newmont", 1),
+        sentence("Newmont and Newmont", 1),  # another document: its own vote
         sentence("Newmont ran", None),  # no document: untouched
     ]
     predictions = [
         ["B-ORG", "O"],
         ["B-PER", "O"],
         ["B-ORG", "O"],
-        ["B-LOC", "I-LOC"],  # "Newmont Gold" is another name, so its votes are its own
         ["B-PER", "O", "B-LOC"],  # one vote each: a tie keeps each its own type
         ["B-PER", "O"],
     ]
@@ -154,6 +152,25 @@ def test_document_vote_gives_a_name_its_most_frequent_type_within_its_document()
     assert predictions[1] == ["B-PER", "O"]  # the input is not changed in place
     assert NERTask(NERConfig(document_vote=False)).postprocess(predictions, examples) == predictions
     assert task.decoding_parameters() == {"decoder": "viterbi", "document_vote": True}
+
+
+def test_document_vote_lets_a_longer_name_vote_for_the_names_inside_it():
+    examples = [
+        sentence("Bill Clinton spoke", 0),
+        sentence("Hillary Clinton agreed", 0),
+        sentence("Clinton left Clinton", 0),
+        sentence("Clinton Clinton Clinton", 1),
+        sentence("Bill Clinton", 1),
+    ]
+    predictions = [
+        ["B-PER", "I-PER", "O"],
+        ["B-PER", "I-PER", "O"],
+        ["B-ORG", "O", "B-LOC"],  # "Clinton": PER 2 (from the two longer names), ORG 1, LOC 1
+        ["B-ORG", "B-ORG", "B-ORG"],  # ORG 3 against PER 1: stays ORG, and
+        ["B-PER", "I-PER"],  # the longer name gets no votes from the shorter ones
+    ]
+    voted = NERTask().postprocess(predictions, examples)
+    assert voted == [*predictions[:2], ["B-PER", "O", "B-PER"], *predictions[3:]]
 
 
 def test_document_vote_writes_the_sentences_own_scheme():
