@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from nlpplat.dropout import Dropout
+
 PAD, UNK = 0, 1  # reserved ids in both vocabularies
 _DIGITS = re.compile(r"\d")
 
@@ -162,7 +164,7 @@ class TokenEmbedder(nn.Module):
                 for name, count in sorted((features or {}).items())
             }
         )
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         drop = torch.tensor(vocab.dropout_probabilities(), dtype=torch.float)  # (V,)
         self.register_buffer("word_drop", drop, persistent=False)  # derived from vocab.json
         self.output_dim = config.word_dim + config.char_filters + config.feature_dim * len(self.features)

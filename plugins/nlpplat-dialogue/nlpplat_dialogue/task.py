@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nlpplat import Batch, Decoder, Task
+from nlpplat.dropout import Dropout
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, teacher_forcing
 from nlpplat.io import atomic_writer
@@ -350,7 +351,7 @@ class ActHead(nn.Module):
 
     def __init__(self, input_dim: int, acts: int, dropout: float):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.output = nn.Linear(input_dim, acts)
 
     def forward(self, states: Tensor, span: Tensor) -> Tensor:

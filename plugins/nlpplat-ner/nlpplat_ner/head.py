@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nlpplat.dropout import Dropout
 from nlpplat_ner.crf import CRF
 from nlpplat_ner.schemes import bioes_constraints
 
@@ -19,7 +20,7 @@ class TaggerHead(nn.Module):
 
     def __init__(self, input_dim: int, labels: list[str], crf: bool = True, dropout: float = 0.0):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.scores = nn.Linear(input_dim, len(labels))
         self.crf: CRF | None = None
         if crf:

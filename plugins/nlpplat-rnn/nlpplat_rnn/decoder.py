@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpplat import Decoder
+from nlpplat.dropout import Dropout
 
 if TYPE_CHECKING:
     from nlpplat_rnn.lstm import LSTMConfig
@@ -55,7 +56,7 @@ class AttentionalDecoder(Decoder):
         self.bridge = nn.Linear(memory_dim, states * config.layers * width)
         self.score = nn.Linear(memory_dim, width, bias=False)  # W_a
         self.combine = nn.Linear(memory_dim + width, width)  # W_c
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def final_states(self, memory: Tensor, memory_mask: Tensor) -> Tensor:
         """(N, M): the forward direction's state at the last real token, beside the backward

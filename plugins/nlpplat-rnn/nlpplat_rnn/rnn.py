@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpplat import Backbone, Encoder
+from nlpplat.dropout import Dropout, keep_mask
 
 if TYPE_CHECKING:
     from nlpplat_rnn.decoder import AttentionalDecoder
@@ -63,7 +64,7 @@ class RecurrentEncoder(Encoder):
             nn.ModuleList(cell(width, config.hidden, batch_first=True, **kwargs) for _ in range(directions))
             for width in widths
         )
-        self.dropout = LockedDropout(config.dropout) if config.locked_dropout else nn.Dropout(config.dropout)
+        self.dropout = LockedDropout(config.dropout) if config.locked_dropout else Dropout(config.dropout)
         self.output_dim = config.hidden * directions
 
     def forward(self, inputs: Tensor, mask: Tensor) -> Tensor:
@@ -90,8 +91,7 @@ class LockedDropout(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - self.p)  # (B, 1, F)
-        return x * keep / (1 - self.p)
+        return x * keep_mask((x.size(0), 1, x.size(2)), self.p, x)  # one (B, 1, F) mask for all steps
 
 
 def reversal_index(mask: Tensor) -> Tensor:

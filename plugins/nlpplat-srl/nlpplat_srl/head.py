@@ -16,17 +16,18 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from nlpplat.dropout import Dropout
 from nlpplat_srl.crf import CRF
 
 
 class SRLHead(nn.Module):
     def __init__(self, dim: int, num_tags: int, num_rolesets: int, hidden: int = 300, dropout: float = 0.3):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.identify = nn.Linear(dim, 1)
         self.sense = nn.Linear(dim, max(num_rolesets, 1))
         self.argument = nn.Sequential(
-            nn.Linear(2 * dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, num_tags)
+            nn.Linear(2 * dim, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, num_tags)
         )
         self.crf = CRF(num_tags)
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nlpplat import Backbone, Decoder, Encoder
+from nlpplat.dropout import Dropout
 from nlpplat.errors import ConfigError
 
 POSITIONS = ("sinusoidal", "learned")
@@ -74,7 +75,7 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)  # queries, keys and values in one matmul
         self.proj = nn.Linear(config.d_model, config.d_model)  # mixes the heads back together
         self.attention_dropout = config.attention_dropout
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Queries, keys and values, each (B, H, T, S)."""
@@ -135,7 +136,7 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(memory_dim, 2 * config.d_model)
         self.proj = nn.Linear(config.d_model, config.d_model)
         self.attention_dropout = config.attention_dropout
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def memory_keys_values(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         """memory (B, T, M) -> keys and values, each (B, H, T, S)."""
@@ -158,7 +159,7 @@ class FeedForward(nn.Module):
         self.fc = nn.Linear(config.d_model, config.ff)
         self.gelu = nn.GELU()  # Hendrycks & Gimpel (2016): smooth, and the norm since BERT and GPT
         self.proj = nn.Linear(config.ff, config.d_model)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.dropout(self.proj(self.gelu(self.fc(x))))
@@ -331,7 +332,7 @@ class TransformerEncoder(Encoder):
         # learns whatever scale suits the positional signal.
         self.input = nn.Linear(input_dim, config.d_model)
         self.positions = Positions(config)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
         init_weights(self)
@@ -374,7 +375,7 @@ class TransformerDecoder(Decoder):
         self.input_dim = self.output_dim = config.d_model
         self.max_length = config.max_length if config.position == "learned" else None
         self.positions = Positions(config)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.blocks = nn.ModuleList(DecoderBlock(config, memory_dim) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)
         init_weights(self)
