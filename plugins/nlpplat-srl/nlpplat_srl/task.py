@@ -36,6 +36,8 @@ UNSCORED = 2  # identification instance of a sentence without annotation: predic
 # marker. These are the lower bounds of the buckets of |distance|.
 DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 16, 32, 64)
 PREDICATE_FEATURES = ("distance", "indicator")  # the values of SRLConfig.predicate_feature
+ARC_WIDTH = 128  # width of the auxiliary parser's dependent and head vectors (SRLConfig.syntax)
+NO_HEAD = -100  # target of a word whose head is not trained (cross-entropy's ignore_index)
 
 
 @dataclass
@@ -46,6 +48,11 @@ class SRLConfig:
     # How the marked predicate is shown to the encoder: "distance" gives every word its
     # bucketed signed distance to it, "indicator" only a 1 on the predicate itself.
     predicate_feature: str = "distance"
+    # Weight of an auxiliary loss that teaches the encoder the dependency trees of the training
+    # file (its HEAD column): predict each word's head from the identification instance's states
+    # (Dozat & Manning, 2017). Most argument heads are the predicate's syntactic dependents. It
+    # needs trees only in training; prediction reads words alone. 0 builds no parser.
+    syntax: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.dropout < 1:
@@ -54,6 +61,8 @@ class SRLConfig:
             raise ConfigError(f"task.hidden must be a positive width, not {self.hidden!r}")
         if not 0 < self.threshold < 1:
             raise ConfigError(f"task.threshold must be in (0, 1), not {self.threshold!r}")
+        if self.syntax < 0:
+            raise ConfigError(f"task.syntax is a loss weight, 0 or more, not {self.syntax!r}")
         if self.predicate_feature not in PREDICATE_FEATURES:
             raise ConfigError(
                 f"task.predicate_feature must be one of {', '.join(PREDICATE_FEATURES)},"
@@ -116,6 +125,7 @@ class SRLTask(Task):
             "tags": list(self.tags),
             "senses": self.senses.state_dict(),
             "predicate_feature": self.config.predicate_feature,
+            "syntax": self.config.syntax,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -124,6 +134,7 @@ class SRLTask(Task):
         # The weights were trained with this feature, whatever the config says; runs saved
         # before the distance feature existed have no entry and used the indicator.
         self.config.predicate_feature = state.get("predicate_feature", "indicator")
+        self.config.syntax = state.get("syntax", 0.0)  # and so were the parser's, if it had one
 
     def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
         """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
@@ -131,7 +142,9 @@ class SRLTask(Task):
         tags (B, length): argument tag ids of MARKED rows (roles unknown to the model and
         padding are ``O``); predicates (B, length): 1 on the gold predicates of IDENTIFY rows;
         position (B,): the marked word (0 elsewhere); roleset (B,): the gold roleset id, or
-        -1 where there is none or it is unknown.
+        -1 where there is none or it is unknown; heads (B, length): the gold head of each word
+        of IDENTIFY rows, the word itself for the root, ``NO_HEAD`` where there is no tree,
+        the head was cut off, or in any other row.
         """
         size = len(examples)
         tags = torch.zeros(size, length, dtype=torch.long)
@@ -139,6 +152,7 @@ class SRLTask(Task):
         kind = torch.full((size,), IDENTIFY, dtype=torch.long)
         position = torch.zeros(size, dtype=torch.long)
         roleset = torch.full((size,), -1, dtype=torch.long)
+        heads = torch.full((size, length), NO_HEAD, dtype=torch.long)
         for row, example in enumerate(examples):
             sentence = example.sentence
             if example.position is None:
@@ -146,6 +160,10 @@ class SRLTask(Task):
                 for word in sentence.predicates:
                     if word < length:
                         predicates[row, word] = 1
+                if sentence.heads is not None and sentence.annotated:
+                    for word, head in enumerate(sentence.heads[:length]):
+                        if head < length:
+                            heads[row, word] = word if head < 0 else head
                 continue
             kind[row], position[row] = MARKED, example.position
             if example.frame is not None:
@@ -158,6 +176,7 @@ class SRLTask(Task):
             "kind": kind,
             "position": position,
             "roleset": roleset,
+            "heads": heads,
         }
 
     def input_features(self) -> dict[str, int]:
@@ -190,7 +209,8 @@ class SRLTask(Task):
         if not self.tags:
             raise RuntimeError("SRLTask.build_head needs tags: call fit() or load_state_dict() first")
         config = self.config
-        return SRLHead(input_dim, len(self.tags), len(self.senses), config.hidden, config.dropout)
+        arc_width = ARC_WIDTH if config.syntax > 0 else 0
+        return SRLHead(input_dim, len(self.tags), len(self.senses), config.hidden, config.dropout, arc_width)
 
     def _candidates(self, examples: Sequence[Instance], device: torch.device) -> Tensor:
         """(N, R) bool: the rolesets each marked predicate may take (:meth:`SenseInventory.candidate_ids`)."""
@@ -209,11 +229,13 @@ class SRLTask(Task):
         return allowed
 
     def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
-        """Identification + argument + sense loss, each averaged, so none grows with batch size.
+        """Identification + argument + sense (+ syntax) loss, each averaged, so none grows with batch size.
 
         identification: binary cross-entropy per real word of IDENTIFY rows; arguments: the
         CRF's negative log-likelihood of MARKED rows per real word; sense: cross-entropy of
-        the gold roleset among the predicate's candidates, per MARKED row.
+        the gold roleset among the predicate's candidates, per MARKED row; syntax (with
+        ``task.syntax > 0``): cross-entropy of each word's gold head among the words of its
+        IDENTIFY row, per word with a tree, times ``task.syntax``.
         """
         targets, mask = batch.targets, batch.mask
         kind = targets["kind"]
@@ -227,6 +249,11 @@ class SRLTask(Task):
                     logits[words], targets["predicates"][identify][words].float()
                 )
             )
+            gold_heads = targets["heads"][identify]
+            if head.arc_width and (gold_heads != NO_HEAD).any():
+                arcs = head.arc_scores(states[identify]).float().masked_fill(~words.unsqueeze(1), BLOCKED)
+                parse = F.cross_entropy(arcs.flatten(0, 1), gold_heads.flatten(), ignore_index=NO_HEAD)
+                terms.append(self.config.syntax * parse)
         marked = kind == MARKED
         if marked.any():
             rows = marked.nonzero().squeeze(1).tolist()

@@ -19,7 +19,7 @@ from nlpplat.model import Collator, build_model
 from nlpplat.testing import LinearBackbone, LinearConfig
 from nlpplat_srl.instances import Frame, Predicates, gold
 from nlpplat_srl.senses import SenseInventory
-from nlpplat_srl.task import IDENTIFY, MARKED, UNSCORED, SRLConfig, SRLTask
+from nlpplat_srl.task import IDENTIFY, MARKED, NO_HEAD, UNSCORED, SRLConfig, SRLTask
 
 
 @pytest.fixture
@@ -31,7 +31,13 @@ def task_and_examples(sample: Path):
 
 
 def test_config_validation() -> None:
-    for bad in ({"dropout": 1.0}, {"hidden": 0}, {"threshold": 1.0}, {"predicate_feature": "marker"}):
+    for bad in (
+        {"dropout": 1.0},
+        {"hidden": 0},
+        {"threshold": 1.0},
+        {"predicate_feature": "marker"},
+        {"syntax": -1.0},
+    ):
         with pytest.raises(ConfigError):
             SRLConfig(**bad)
 
@@ -93,6 +99,35 @@ def test_the_indicator_alternative_and_runs_saved_before_the_distance_feature(ta
     old.load_state_dict(state)
     assert old.input_features() == {"predicate": 2}
     assert old.features(examples, 11)["predicate"].equal(indicator)
+
+
+def test_gold_heads_of_identification_rows_train_the_auxiliary_parser(task_and_examples) -> None:
+    task, examples = task_and_examples
+    heads = task.targets(examples, 5)["heads"]
+    # Sentence 1, words 1-5 of "Maria ran the bakery and ...": heads ran, root (itself), bakery,
+    # ran, ran (word 6, cut off at length 5, so not trained).
+    assert heads[0].tolist() == [1, 1, 3, 1, NO_HEAD]
+    # "John did n't write the": "write" is the root, the head of "the" ("letter") is cut off.
+    assert heads[3].tolist() == [3, 3, 3, 3, NO_HEAD]
+    assert (heads[[1, 2, 4, 6, 8]] == NO_HEAD).all()  # marked rows, and the unannotated sentence
+    model, collate = tiny_model(task, examples)
+    batch = collate(examples)
+    states = model(batch)
+    with_syntax = task.loss(model.head, states, batch)
+    task.config.syntax = 0.0  # the same head, the parser's term left out
+    assert with_syntax > task.loss(model.head, states, batch)
+
+
+def test_the_parser_is_built_only_with_a_syntax_weight_and_old_runs_have_none(task_and_examples) -> None:
+    task, _ = task_and_examples
+    assert task.build_head(12).arc_width > 0
+    state = task.state_dict()
+    assert state["syntax"] == 1.0
+    del state["syntax"]  # a run saved before the parser existed
+    old = SRLTask(SRLConfig(hidden=8))
+    old.load_state_dict(state)
+    assert old.config.syntax == 0.0
+    assert not any(name.startswith("arc") for name, _ in old.build_head(12).named_parameters())
 
 
 def test_candidates_come_from_lemma_or_form_and_fall_back_to_01() -> None:
