@@ -51,8 +51,9 @@ class SRLConfig:
     # Weight of an auxiliary loss that teaches the encoder the dependency trees of the training
     # file (its HEAD column): predict each word's head from the identification instance's states
     # (Dozat & Manning, 2017). Most argument heads are the predicate's syntactic dependents. It
-    # needs trees only in training; prediction reads words alone. 0 builds no parser.
-    syntax: float = 1.0
+    # needs trees only in training; prediction reads words alone. 0 (the default: it did not
+    # help the BiLSTM, docs/tasks/srl.md) builds no parser.
+    syntax: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.dropout < 1:

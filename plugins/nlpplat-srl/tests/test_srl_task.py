@@ -103,6 +103,7 @@ def test_the_indicator_alternative_and_runs_saved_before_the_distance_feature(ta
 
 def test_gold_heads_of_identification_rows_train_the_auxiliary_parser(task_and_examples) -> None:
     task, examples = task_and_examples
+    task.config.syntax = 1.0
     heads = task.targets(examples, 5)["heads"]
     # Sentence 1, words 1-5 of "Maria ran the bakery and ...": heads ran, root (itself), bakery,
     # ran, ran (word 6, cut off at length 5, so not trained).
@@ -120,9 +121,11 @@ def test_gold_heads_of_identification_rows_train_the_auxiliary_parser(task_and_e
 
 def test_the_parser_is_built_only_with_a_syntax_weight_and_old_runs_have_none(task_and_examples) -> None:
     task, _ = task_and_examples
+    assert task.build_head(12).arc_width == 0  # the default: no parser
+    task.config.syntax = 0.5
     assert task.build_head(12).arc_width > 0
     state = task.state_dict()
-    assert state["syntax"] == 1.0
+    assert state["syntax"] == 0.5
     del state["syntax"]  # a run saved before the parser existed
     old = SRLTask(SRLConfig(hidden=8))
     old.load_state_dict(state)
