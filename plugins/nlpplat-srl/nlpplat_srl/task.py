@@ -145,7 +145,7 @@ class SRLTask(Task):
         position (B,): the marked word (0 elsewhere); roleset (B,): the gold roleset id, or
         -1 where there is none or it is unknown; heads (B, length): the gold head of each word
         of IDENTIFY rows, the word itself for the root, ``NO_HEAD`` where there is no tree,
-        the head was cut off, or in any other row.
+        the head was cut off, in any other row, and everywhere when ``task.syntax`` is 0.
         """
         size = len(examples)
         tags = torch.zeros(size, length, dtype=torch.long)
@@ -161,7 +161,7 @@ class SRLTask(Task):
                 for word in sentence.predicates:
                     if word < length:
                         predicates[row, word] = 1
-                if sentence.heads is not None and sentence.annotated:
+                if self.config.syntax > 0 and sentence.heads is not None and sentence.annotated:
                     for word, head in enumerate(sentence.heads[:length]):
                         if head < length:
                             heads[row, word] = word if head < 0 else head
