@@ -38,8 +38,8 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float, like: Tensor) -> Te
     count = math.prod(shape)
     words = torch.randint(_INT64.min, _INT64.max, ((count + 3) // 4,), dtype=torch.int64, device=like.device)
     draws = words.view(torch.int16)[:count].view(shape)  # four uniform 16-bit draws per word
-    keep = draws >= round(p * _LEVELS) - _LEVELS // 2
-    return keep.to(like.dtype).mul_(1.0 / (1.0 - p))
+    keep = draws >= round(p * _LEVELS) - _LEVELS // 2  # never true for p = 1
+    return keep.to(like.dtype).mul_(1.0 / (1.0 - p) if p < 1 else 0.0)
 
 
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
@@ -48,7 +48,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         raise ValueError(f"dropout probability must be in [0, 1], not {p!r}")
     if not training or p == 0.0:
         return x
-    if p == 1.0 or x.device.type != "cpu":
+    if x.device.type != "cpu":
         return F.dropout(x, p, training=True)
     return x * keep_mask(x.shape, p, x)
 
