@@ -28,6 +28,7 @@ from nlpplat.contracts import Task
 from nlpplat.embeddings import TokenVocab
 from nlpplat.errors import ConfigError, NlpplatError
 from nlpplat.io import atomic_writer, write_json
+from nlpplat.memory import keep_freed_memory
 from nlpplat.model import Collator, TaskModel, build_model
 from nlpplat.registry import Registry
 
@@ -150,5 +151,6 @@ def load_run(
         ) from None
     if config.train.threads:
         torch.set_num_threads(config.train.threads)  # as in training: oversubscribed threads thrash
+    keep_freed_memory()  # as in training: decoding batch after batch reuses the same pages
     model.to(pick_device(config.train.device)).eval()
     return LoadedRun(run_dir, config, task, vocab, model, language)

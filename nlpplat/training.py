@@ -35,6 +35,7 @@ from nlpplat.embeddings import TokenVocab
 from nlpplat.errors import MissingDataError, NlpplatError
 from nlpplat.evaluation import Evaluation, autocast, evaluate
 from nlpplat.io import save_torch, write_json
+from nlpplat.memory import keep_freed_memory
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
 from nlpplat.provenance import NO_FAST_BF16, fast_bf16, machine, versions
 from nlpplat.registry import Registry
@@ -135,6 +136,7 @@ class Trainer:
         train = config.train
         if train.threads:
             torch.set_num_threads(train.threads)
+        keep_freed_memory()  # steps reuse their big tensors' pages instead of faulting them in anew
         self.device = pick_device(train.device)
         self.budget = parse_duration(train.max_time)
         self.spec, self.paths = choose_dataset(config, registry, console)
