@@ -6,9 +6,9 @@ glibc's ``malloc`` serves any request above its mmap threshold (at most 32 MB) w
 ``mmap`` and returns it to the kernel with ``munmap`` when torch frees it, so every step
 touches those pages for the first time. Each first touch is a page fault, and on a virtual
 machine that hands free pages back to its host (this project's does) a fault costs
-microseconds: adding two such logit tensors took 65-70 ms into new memory against 14 ms
-into memory already touched, and a ``torch.profiler`` trace of a translation step spent a
-quarter of it in a few such additions, fills and the first matrix product into new memory.
+microseconds. In a ``torch.profiler`` trace of a translation step, the few operations that
+wrote such tensors into new memory (an addition in the loss's backward pass, a fill, the
+output layer's product) were among the slowest of the step.
 
 :func:`keep_freed_memory` asks glibc (``mallopt``) never to serve a request with ``mmap`` and
 never to give the heap's free top back to the kernel. Freed blocks then stay in the heap
