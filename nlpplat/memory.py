@@ -53,8 +53,8 @@ def keep_freed_memory() -> bool:
     libc = _glibc()
     if libc is None:
         return False
-    # mallopt returns 1 on success. Setting either value also stops glibc's own adjustment of
-    # its thresholds, which would otherwise never let blocks above 32 MB stay in the heap.
+    # mallopt returns 1 on success. No mmap at all rather than a higher threshold: glibc caps
+    # the threshold at 32 MB, and the tensors that matter most are larger.
     return bool(libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, _INT_MAX))
 
 
