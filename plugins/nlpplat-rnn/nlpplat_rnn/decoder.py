@@ -113,7 +113,7 @@ class AttentionalDecoder(Decoder):
         cache = self.start(memory, memory_mask)
         states = []
         # unbind, not inputs[:, position]: each indexing would send back a full-size (N, S, H)
-        # gradient, mostly zeros, and summing S of them costs more than the cells (profiled).
+        # gradient, mostly zeros, to be summed S times; unbind's backward stacks the S slices once.
         for position_inputs in inputs.unbind(1):  # input feeding: each position needs the one before
             state, cache = self.step(position_inputs, memory, memory_mask, cache)
             states.append(state)
