@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 
 import torch
 from rich.console import Console
-from rich.table import Table
 from torch import nn
+from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
 
-from nlpplat.config import resolve
 from nlpplat.dropout import Dropout
-from nlpplat.provenance import machine
-from nlpplat.training import Trainer, default_registry
 
 DEFAULT_RUNS = ("ner:lstm", "ner:transformer", "srl:lstm", "translation:transformer", "translation:lstm")
 
@@ -48,13 +44,8 @@ def use_torch_dropout(model: nn.Module, torch_dropout: bool) -> None:
 
 def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, float]:
     """Median seconds per training step with each dropout, on the same batches."""
-    registry = default_registry()
-    with tempfile.TemporaryDirectory() as run_dir:
-        run = {"task": task, "backbone": backbone, "dataset": dataset, "output": run_dir}
-        trainer = Trainer(resolve(registry, [{"run": run}]), registry, Console(stderr=True, quiet=True))
-        trainer.build(fresh=True)
-        examples = trainer.splits["train"]
-        batches = [[examples[i] for i in batch] for batch in trainer.epoch_batches(0)[: steps + 2]]
+    with built_trainer(task, backbone, dataset) as trainer:
+        batches = first_batches(trainer, steps + 2)
         times: dict[str, list[float]] = {"ours": [], "torch": []}
         for index, batch in enumerate(batches):
             for name in ("ours", "torch") if index % 2 else ("torch", "ours"):
@@ -69,32 +60,17 @@ def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, flo
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--run",
-        action="append",
-        metavar="TASK:BACKBONE[:DATASET]",
-        help=f"repeatable; default: {DEFAULT_RUNS}",
-    )
+    add_run_option(parser, DEFAULT_RUNS)
     parser.add_argument("--steps", type=int, default=16, help="timed batches, each stepped once per dropout")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    host = machine()
-    table = Table(
-        title=f"training step, nlpplat Dropout against nn.Dropout · {host['cpu']} ({host['cpu_capability']}) · "
-        f"torch {torch.__version__} · {args.threads} threads"
+    table = steps_table(
+        "nlpplat Dropout against nn.Dropout",
+        ("dropout modules", "nn.Dropout s/step", "ours s/step", "nn.Dropout / ours"),
+        args.threads,
     )
-    for column in (
-        "task",
-        "backbone",
-        "dropout modules",
-        "nn.Dropout s/step",
-        "ours s/step",
-        "nn.Dropout / ours",
-    ):
-        table.add_column(column, justify="left" if column in ("task", "backbone") else "right")
-    for spec in args.run or DEFAULT_RUNS:
-        task, backbone, dataset = [*spec.split(":"), ""][:3]
+    for task, backbone, dataset in runs(args.run, DEFAULT_RUNS):
         result = measure(task, backbone, dataset, args.steps)
         table.add_row(
             task,

@@ -20,18 +20,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 
 import torch
 from rich.console import Console
-from rich.table import Table
+from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
 
-from nlpplat.config import resolve
 from nlpplat.memory import keep_freed_memory, return_freed_memory
-from nlpplat.provenance import machine
-from nlpplat.training import Trainer, default_registry
 
 DEFAULT_RUNS = ("ner:lstm", "ner:transformer", "srl:lstm", "translation:transformer", "translation:lstm")
 WARM_UP = 2  # untimed steps at the start of each phase
@@ -39,13 +35,8 @@ WARM_UP = 2  # untimed steps at the start of each phase
 
 def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, float]:
     """Median seconds per training step in each mode, on the same batches."""
-    registry = default_registry()
-    with tempfile.TemporaryDirectory() as run_dir:
-        run = {"task": task, "backbone": backbone, "dataset": dataset, "output": run_dir}
-        trainer = Trainer(resolve(registry, [{"run": run}]), registry, Console(stderr=True, quiet=True))
-        trainer.build(fresh=True)
-        examples = trainer.splits["train"]
-        batches = [[examples[i] for i in batch] for batch in trainer.epoch_batches(0)[: steps + WARM_UP]]
+    with built_trainer(task, backbone, dataset) as trainer:
+        batches = first_batches(trainer, steps + WARM_UP)
         times: dict[str, list[float]] = {"default": [], "kept": []}
         for mode in ("default", "kept", "default", "kept"):
             if mode == "default":
@@ -63,25 +54,17 @@ def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, flo
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--run",
-        action="append",
-        metavar="TASK:BACKBONE[:DATASET]",
-        help=f"repeatable; default: {DEFAULT_RUNS}",
-    )
+    add_run_option(parser, DEFAULT_RUNS)
     parser.add_argument("--steps", type=int, default=6, help="timed batches per phase (four phases)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    host = machine()
-    table = Table(
-        title=f"training step, freed memory kept against glibc's default · {host['cpu']} "
-        f"({host['cpu_capability']}) · torch {torch.__version__} · {args.threads} threads"
+    table = steps_table(
+        "freed memory kept against glibc's default",
+        ("default s/step", "kept s/step", "default / kept"),
+        args.threads,
     )
-    for column in ("task", "backbone", "default s/step", "kept s/step", "default / kept"):
-        table.add_column(column, justify="left" if column in ("task", "backbone") else "right")
-    for spec in args.run or DEFAULT_RUNS:
-        task, backbone, dataset = [*spec.split(":"), ""][:3]
+    for task, backbone, dataset in runs(args.run, DEFAULT_RUNS):
         result = measure(task, backbone, dataset, args.steps)
         table.add_row(
             task,

@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 
 import torch
 from rich.console import Console
 from rich.table import Table
+from training_steps import built_trainer, first_batches
 
-from nlpplat.config import resolve
 from nlpplat.model import parameter_count
 from nlpplat.provenance import machine
-from nlpplat.training import Trainer, default_registry
 
 
 def step_times(optimizers: dict[str, torch.optim.Optimizer], steps: int) -> dict[str, float]:
@@ -47,16 +45,10 @@ def step_times(optimizers: dict[str, torch.optim.Optimizer], steps: int) -> dict
 
 def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, float]:
     """Build the model of one run, give it real gradients, time both optimizers."""
-    registry = default_registry()
-    run = {"task": task, "backbone": backbone, "dataset": dataset}
-    with tempfile.TemporaryDirectory() as run_dir:
-        config = resolve(registry, [{"run": {**run, "output": run_dir}}])
-        trainer = Trainer(config, registry, Console(stderr=True, quiet=True))
-        trainer.build(fresh=True)
-        examples = trainer.splits["train"]
-        batch = [examples[i] for i in trainer.epoch_batches(0)[0]]
+    with built_trainer(task, backbone, dataset) as trainer:
+        (batch,) = first_batches(trainer, 1)
         trainer._step(batch)  # real gradients on every parameter that the task uses
-        train = config.train
+        train = trainer.config.train
         arguments = {"lr": train.lr, "betas": train.betas, "weight_decay": train.weight_decay}
         parameters = list(trainer.model.parameters())
         optimizers = {
