@@ -217,6 +217,21 @@ def test_decode_falls_back_without_candidates_and_thresholds_identification(task
     assert frame.roleset == "run.01"  # the lemma's first sense
 
 
+def test_argument_bias_moves_decoding_between_no_argument_and_all_arguments(task_and_examples) -> None:
+    task, examples = task_and_examples
+    model, collate = tiny_model(task, examples)
+    marked = examples[1]  # "ran" (position 1) in a ten-word sentence
+    arguments = {}
+    for bias in (-1e4, 0.0, 1e4):
+        task.config.argument_bias = bias
+        [frame] = predict(model, task, collate, [marked])
+        arguments[bias] = [i for i, cell in enumerate(frame.cells) if cell not in ("_", "V")]
+        assert frame.cells[marked.position] == "V"  # never its own argument, whatever the bias
+    assert arguments[-1e4] == []
+    assert arguments[1e4] == [i for i in range(len(marked.tokens)) if i != marked.position]
+    assert task.decoding_parameters()["argument_bias"] == 1e4
+
+
 def test_write_predictions_keeps_every_row_and_writes_the_frames(task_and_examples, tmp_path: Path) -> None:
     task, examples = task_and_examples
     predictions = [gold(example) for example in examples]
