@@ -19,13 +19,11 @@ mode and their ratio.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Sequence
 
 import torch
 from rich.console import Console
-from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
+from training_steps import add_run_option, built_trainer, first_batches, phase_medians, runs, steps_table
 
 from nlpplat.memory import keep_freed_memory, return_freed_memory
 
@@ -37,19 +35,8 @@ def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, flo
     """Median seconds per training step in each mode, on the same batches."""
     with built_trainer(task, backbone, dataset) as trainer:
         batches = first_batches(trainer, steps + WARM_UP)
-        times: dict[str, list[float]] = {"default": [], "kept": []}
-        for mode in ("default", "kept", "default", "kept"):
-            if mode == "default":
-                return_freed_memory()
-            else:
-                keep_freed_memory()
-            for index, batch in enumerate(batches):
-                start = time.perf_counter()
-                trainer._step(batch)
-                if index >= WARM_UP:
-                    times[mode].append(time.perf_counter() - start)
-        keep_freed_memory()
-        return {mode: statistics.median(values) for mode, values in times.items()}
+        phases = [("default", return_freed_memory), ("kept", keep_freed_memory)] * 2
+        return phase_medians(trainer, batches, phases, WARM_UP)  # ends kept, as every process runs
 
 
 def main(argv: Sequence[str] | None = None) -> None:

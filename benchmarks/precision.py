@@ -19,13 +19,11 @@ each precision and their ratio. On a CPU without bf16 kernels it says so and sto
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from rich.console import Console
-from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
+from training_steps import add_run_option, built_trainer, first_batches, phase_medians, runs, steps_table
 
 from nlpplat.provenance import fast_bf16
 
@@ -37,15 +35,15 @@ def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, flo
     """Median seconds per training step in each precision, on the same batches."""
     with built_trainer(task, backbone, dataset) as trainer:
         batches = first_batches(trainer, steps + WARM_UP)
-        times: dict[str, list[float]] = {"fp32": [], "bf16": []}
-        for precision in ("fp32", "bf16", "fp32", "bf16"):
-            trainer.config.train.precision = precision  # read by _step on every call
-            for index, batch in enumerate(batches):
-                start = time.perf_counter()
-                trainer._step(batch)
-                if index >= WARM_UP:
-                    times[precision].append(time.perf_counter() - start)
-        return {precision: statistics.median(values) for precision, values in times.items()}
+
+        def switch_to(precision: str) -> Callable[[], None]:
+            def prepare() -> None:
+                trainer.config.train.precision = precision  # read by _step on every call
+
+            return prepare
+
+        phases = [(precision, switch_to(precision)) for precision in ("fp32", "bf16")] * 2
+        return phase_medians(trainer, batches, phases, WARM_UP)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

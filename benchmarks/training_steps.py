@@ -8,8 +8,10 @@ folder, so a plain ``import training_steps`` finds it).
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,6 +42,29 @@ def first_batches(trainer: Trainer, count: int) -> list[list[Any]]:
     """The first ``count`` training batches of epoch 0, as lists of examples for ``_step``."""
     examples = trainer.splits["train"]
     return [[examples[i] for i in batch] for batch in trainer.epoch_batches(0)[:count]]
+
+
+def phase_medians(
+    trainer: Trainer,
+    batches: Sequence[list[Any]],
+    phases: Sequence[tuple[str, Callable[[], None]]],
+    warm_up: int,
+) -> dict[str, float]:
+    """Median seconds per training step of each mode named in ``phases``.
+
+    The phases run in order: each calls its ``prepare`` (switching the mode on), then steps
+    through every batch, timing all but the first ``warm_up``. A mode named by several
+    phases pools their times, so alternating phases (A, B, A, B) cancel slow drifts.
+    """
+    times: dict[str, list[float]] = {}
+    for mode, prepare in phases:
+        prepare()
+        for index, batch in enumerate(batches):
+            start = time.perf_counter()
+            trainer._step(batch)
+            if index >= warm_up:
+                times.setdefault(mode, []).append(time.perf_counter() - start)
+    return {mode: statistics.median(values) for mode, values in times.items()}
 
 
 def add_run_option(parser: argparse.ArgumentParser, defaults: Sequence[str]) -> None:
