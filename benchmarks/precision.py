@@ -4,8 +4,8 @@
 ``torch.autocast(dtype=torch.bfloat16)``: matrix products take bf16 inputs and accumulate
 in fp32, while the weights, the optimizer and the loss stay fp32. Where oneDNN has bf16
 kernels (AVX512 or AVX-NE-CONVERT; ``nlpplat.provenance.fast_bf16``) a bf16 product can
-reach several times fp32's peak; how much of that a whole step keeps depends on the model. This script
-measures it: for each task and backbone it builds the model exactly as ``nlpplat run``
+reach several times fp32's peak; how much of that a whole step keeps depends on the model.
+This script measures it: for each task and backbone it builds the model exactly as ``nlpplat run``
 does and times full training steps (``Trainer._step``: collate, forward, loss, backward,
 clipping, AdamW) on the epoch's first batches, in four phases on the same batches: fp32,
 bf16, fp32, bf16, each after two untimed steps. Reported: the median seconds per step of
@@ -19,7 +19,8 @@ each precision and their ratio. On a CPU without bf16 kernels it says so and sto
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 
 import torch
 from rich.console import Console
@@ -28,6 +29,7 @@ from training_steps import add_run_option, built_trainer, first_batches, phase_m
 from nlpplat.provenance import fast_bf16
 
 DEFAULT_RUNS = ("translation:transformer", "translation:lstm", "srl:lstm", "dialogue:transformer", "ner:lstm")
+PRECISIONS = ("fp32", "bf16")
 WARM_UP = 2  # untimed steps at the start of each phase
 
 
@@ -35,14 +37,11 @@ def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, flo
     """Median seconds per training step in each precision, on the same batches."""
     with built_trainer(task, backbone, dataset) as trainer:
         batches = first_batches(trainer, steps + WARM_UP)
-
-        def switch_to(precision: str) -> Callable[[], None]:
-            def prepare() -> None:
-                trainer.config.train.precision = precision  # read by _step on every call
-
-            return prepare
-
-        phases = [(precision, switch_to(precision)) for precision in ("fp32", "bf16")] * 2
+        # _step reads train.precision on every call, so switching it switches the next step
+        phases = [
+            (precision, partial(setattr, trainer.config.train, "precision", precision))
+            for precision in PRECISIONS
+        ] * 2
         return phase_medians(trainer, batches, phases, WARM_UP)
 
 

@@ -1,8 +1,8 @@
 """What the training-step benchmarks share: a model built as ``nlpplat run`` builds it, and
 the first batches of its first epoch.
 
-Imported by ``dropout.py``, ``memory.py``, ``optimizer.py`` and ``precision.py`` (run as scripts from this
-folder, so a plain ``import training_steps`` finds it).
+Imported by ``dropout.py``, ``memory.py``, ``optimizer.py`` and ``precision.py`` (run as
+scripts from this folder, so a plain ``import training_steps`` finds it).
 """
 
 from __future__ import annotations
