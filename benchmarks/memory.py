@@ -18,49 +18,33 @@ mode and their ratio.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
-import torch
-from rich.console import Console
-from training_steps import add_run_option, built_trainer, first_batches, phase_medians, runs, steps_table
+from training_steps import compare_modes
 
 from nlpplat.memory import keep_freed_memory, return_freed_memory
+from nlpplat.training import Trainer
 
 DEFAULT_RUNS = ("ner:lstm", "ner:transformer", "srl:lstm", "translation:transformer", "translation:lstm")
-WARM_UP = 2  # untimed steps at the start of each phase
 
 
-def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, float]:
-    """Median seconds per training step in each mode, on the same batches."""
-    with built_trainer(task, backbone, dataset) as trainer:
-        batches = first_batches(trainer, steps + WARM_UP)
-        phases = [("default", return_freed_memory), ("kept", keep_freed_memory)] * 2
-        return phase_medians(trainer, batches, phases, WARM_UP)  # ends kept, as every process runs
+def switch(trainer: Trainer, mode: str) -> None:
+    """glibc's thresholds for ``default`` (the heap's free pages handed back first), ours for ``kept``."""
+    if mode == "default":
+        return_freed_memory()
+    else:
+        keep_freed_memory()  # the last phase's mode, so the process ends as every run does
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_run_option(parser, DEFAULT_RUNS)
-    parser.add_argument("--steps", type=int, default=6, help="timed batches per phase (four phases)")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    table = steps_table(
+    compare_modes(
+        __doc__.split("\n\n")[0],
         "freed memory kept against glibc's default",
-        ("default s/step", "kept s/step", "default / kept"),
-        args.threads,
+        ("default", "kept"),
+        switch,
+        DEFAULT_RUNS,
+        argv,
     )
-    for task, backbone, dataset in runs(args.run, DEFAULT_RUNS):
-        result = measure(task, backbone, dataset, args.steps)
-        table.add_row(
-            task,
-            backbone,
-            f"{result['default']:.3f}",
-            f"{result['kept']:.3f}",
-            f"{result['default'] / result['kept']:.2f}",
-        )
-    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""What the training-step benchmarks share: a model built as ``nlpplat run`` builds it, and
-the first batches of its first epoch.
+"""What the training-step benchmarks share: a model built as ``nlpplat run`` builds it, the
+first batches of its first epoch, and (``compare_modes``) a whole A/B benchmark of steps.
 
 Imported by ``dropout.py``, ``memory.py``, ``optimizer.py`` and ``precision.py`` (run as
 scripts from this folder, so a plain ``import training_steps`` finds it).
@@ -44,27 +44,49 @@ def first_batches(trainer: Trainer, count: int) -> list[list[Any]]:
     return [[examples[i] for i in batch] for batch in trainer.epoch_batches(0)[:count]]
 
 
-def phase_medians(
-    trainer: Trainer,
-    batches: Sequence[list[Any]],
-    phases: Sequence[tuple[str, Callable[[], None]]],
-    warm_up: int,
-) -> dict[str, float]:
-    """Median seconds per training step of each mode named in ``phases``.
+WARM_UP = 2  # untimed steps at the start of each phase of compare_modes
 
-    The phases run in order: each calls its ``prepare`` (switching the mode on), then steps
-    through every batch, timing all but the first ``warm_up``. A mode named by several
-    phases pools their times, so alternating phases (A, B, A, B) cancel slow drifts.
+
+def compare_modes(
+    description: str,
+    what: str,
+    modes: tuple[str, str],
+    switch: Callable[[Trainer, str], None],
+    defaults: Sequence[str],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """The command line of an A/B benchmark of whole training steps: ``--run`` specs,
+    ``--steps``, ``--threads``; prints a table of the two modes' seconds per step and their
+    ratio (first / second).
+
+    For each run the model is built as ``nlpplat run`` builds it and the epoch's first
+    batches are stepped (``Trainer._step``) in four phases on the same batches, A, B, A, B,
+    so that slow drifts of the machine cancel. ``switch(trainer, mode)`` turns a mode on
+    before its phase; each phase starts with ``WARM_UP`` untimed steps, and each mode
+    reports the median of its timed steps. The last phase is the second mode's.
     """
-    times: dict[str, list[float]] = {}
-    for mode, prepare in phases:
-        prepare()
-        for index, batch in enumerate(batches):
-            start = time.perf_counter()
-            trainer._step(batch)
-            if index >= warm_up:
-                times.setdefault(mode, []).append(time.perf_counter() - start)
-    return {mode: statistics.median(values) for mode, values in times.items()}
+    parser = argparse.ArgumentParser(description=description)
+    add_run_option(parser, defaults)
+    parser.add_argument("--steps", type=int, default=6, help="timed batches per phase (four phases)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    first, second = modes
+    table = steps_table(what, (f"{first} s/step", f"{second} s/step", f"{first} / {second}"), args.threads)
+    for task, backbone, dataset in runs(args.run, defaults):
+        times: dict[str, list[float]] = {first: [], second: []}
+        with built_trainer(task, backbone, dataset) as trainer:
+            batches = first_batches(trainer, args.steps + WARM_UP)
+            for mode in (first, second, first, second):
+                switch(trainer, mode)
+                for index, batch in enumerate(batches):
+                    start = time.perf_counter()
+                    trainer._step(batch)
+                    if index >= WARM_UP:
+                        times[mode].append(time.perf_counter() - start)
+        a, b = (statistics.median(times[mode]) for mode in modes)
+        table.add_row(task, backbone, f"{a:.3f}", f"{b:.3f}", f"{a / b:.2f}")
+    Console().print(table)
 
 
 def add_run_option(parser: argparse.ArgumentParser, defaults: Sequence[str]) -> None:
