@@ -244,12 +244,17 @@ class Task:
         """The tokens the encoder reads for ``example``."""
         raise NotImplementedError
 
-    def length(self, example: Any) -> int:
+    def length(self, example: Any) -> int | tuple[int, ...]:
         """How long ``example`` is for batching: length-sorted buckets and token budgets.
 
         Default: its number of tokens. A task that also produces a sequence of its own
-        (translation's target) returns the longer of the two, so that batches are padded
-        little on both sides.
+        returns one length per padded side, ``(source, target)``, when the two differ much
+        (dialogue's long context and short response: batches are then sorted on both
+        sides, see :mod:`nlpplat.batching`), or the longer of the two when they go together
+        (translation), which sorts on one number. A token budget counts a row's longest side.
+        With sides, :meth:`loss` must be a mean over the batch's tokens of the last side: the
+        trainer scales it so that every such token weighs the same over an epoch
+        (:func:`nlpplat.batching.loss_weights`).
         """
         return len(self.tokens(example))
 

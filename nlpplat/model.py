@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from nlpplat.batching import Length
 from nlpplat.contracts import Backbone, Batch, Task
 from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
 
@@ -55,7 +56,7 @@ class Collator:
     def __init__(self, task: Task, vocab: TokenVocab):
         self.task, self.vocab = task, vocab
 
-    def lengths(self, examples: Sequence[Any]) -> list[int]:
+    def lengths(self, examples: Sequence[Any]) -> list[Length]:
         return [self.task.length(example) for example in examples]
 
     def __call__(self, examples: Sequence[Any]) -> Batch:

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from nlpplat.batching import padding_fraction, training_batches
+from nlpplat.batching import Length, loss_weights, padding_fraction, training_batches
 from nlpplat.confidence import record_statistics
 from nlpplat.config import RunConfig, TrainConfig, apply, parse_duration
 from nlpplat.contracts import DatasetSpec, Task
@@ -266,6 +266,7 @@ class Trainer:
                     progress.stop_reason = "epochs"
                     break
                 batches = self.epoch_batches(progress.epoch, lengths)
+                weights = loss_weights(lengths, batches)
                 bar_task = bar.add_task(
                     f"epoch {progress.epoch + 1}",
                     total=len(batches),
@@ -276,7 +277,9 @@ class Trainer:
                 segment_start = time.perf_counter()
                 elapsed_at_start = progress.elapsed
                 while progress.batch < len(batches) and not interrupted():
-                    loss, tokens, seconds = self._step([examples[i] for i in batches[progress.batch]])
+                    loss, tokens, seconds = self._step(
+                        [examples[i] for i in batches[progress.batch]], weights[progress.batch]
+                    )
                     progress.batch += 1
                     progress.step += 1
                     progress.tokens += tokens
@@ -304,7 +307,7 @@ class Trainer:
             f"best dev {self.task.primary_metric} {progress.best:.2f} at epoch {progress.best_epoch}"
         )
 
-    def epoch_batches(self, epoch: int, lengths: list[int] | None = None) -> list[list[int]]:
+    def epoch_batches(self, epoch: int, lengths: list[Length] | None = None) -> list[list[int]]:
         """The training batches of ``epoch`` (indices into the training examples).
 
         The order depends only on (seed, epoch): resuming needs no Python RNG state, just
@@ -326,14 +329,18 @@ class Trainer:
             f"continue with: nlpplat run --resume {self.run_dir}"
         )
 
-    def _step(self, examples: list[Any]) -> tuple[float, int, float]:
+    def _step(self, examples: list[Any], weight: float = 1.0) -> tuple[float, int, float]:
+        """One update on ``examples``, the loss scaled by ``weight`` (:func:`loss_weights`).
+
+        Returns the unscaled loss, the batch's real input tokens and the step's seconds.
+        """
         start = time.perf_counter()
         batch = self.collate(examples).to(self.device)
         with autocast(self.device, self.config.train.precision):
             states = self.model(batch)
         loss = self.task.loss(self.model.head, states.float(), batch)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight).backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
         self.optimizer.step()
         self.scheduler.step()

@@ -18,6 +18,7 @@ from nlpplat.cli import cli
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.inference import evaluate_run
 from nlpplat.runs import load_run
+from nlpplat.subwords import PAD
 from nlpplat.training import default_registry
 from nlpplat_dialogue import scoring
 from nlpplat_dialogue.chat import converse
@@ -100,6 +101,13 @@ def test_every_turn_after_the_first_is_a_response(sample: Path) -> None:
     assert (examples[0].index, examples[0].text) == (1, "I 'm fine , thanks . And you ?")
     _act_task, act_examples = fitted(DialogueActTask, sample, SMALL_ACT)
     assert len(act_examples) == sum(len(d) for d in SAMPLE)  # every utterance is classified
+
+
+def test_length_has_a_context_side_and_a_response_side(sample: Path) -> None:
+    task, examples = fitted(DialogueTask, sample, SMALL)
+    for example in examples:  # batches sort on both; the loss is weighted by the second
+        gold = task.targets([example], 0)["gold"]
+        assert task.length(example) == (len(task.tokens(example)), int((gold != PAD).sum()))
 
 
 def test_context_marks_speakers_relative_to_the_turn_and_is_cut_from_the_left(sample: Path) -> None:
