@@ -307,7 +307,12 @@ class Task:
         raise NotImplementedError
 
     def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
-        """Scalar training loss, averaged so that it does not grow with batch size."""
+        """Scalar training loss (float32), averaged so that it does not grow with batch size.
+
+        With ``train.precision=bf16`` it runs under the step's autocast, so the head's layers
+        compute in bf16: take ``.float()`` of their scores before a loss or a sum over a
+        sentence (bf16 keeps three significant digits).
+        """
         raise NotImplementedError
 
     def decode(self, head: nn.Module, states: Tensor, batch: Batch) -> list[Any]:

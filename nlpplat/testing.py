@@ -111,8 +111,9 @@ token embedder with tiny sizes and :class:`LinearBackbone`, so only the task is 
     ``decode`` gives one prediction per example, the same for an example alone as in a
     padded batch; ``postprocess`` keeps one per example; ``metrics`` accepts them.
 :func:`check_training_step`
-    ``loss`` is a finite scalar that does not grow with batch size; its gradient reaches
-    every head parameter and the encoder; a few optimizer steps lower it.
+    ``loss`` is a finite scalar that does not grow with batch size; under bf16 autocast (as
+    ``train.precision=bf16`` runs it) it is float32 and close to the fp32 loss; its gradient
+    reaches every head parameter and the encoder; a few optimizer steps lower it.
 :func:`check_predict_text`
     ``predict_text`` on a raw sentence returns a non-empty, JSON-serialisable list.
 :func:`check_task`
@@ -975,6 +976,12 @@ def check_training_step(task_cls: type[Task], sample: str | os.PathLike[str], co
     assert abs(once - twice) <= 1e-4 * max(1.0, abs(once)), (
         f"{who}: the loss is {once:.6f} on a batch and {twice:.6f} on the same batch twice; "
         "average it (e.g. over real tokens) so that it does not grow with batch size"
+    )
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        low = setup.loss(examples)
+    assert low.dtype == torch.float32 and abs(low.item() - once) <= 0.02 * max(1.0, abs(once)), (
+        f"{who}: under bf16 autocast the loss is {low.item():.4f} ({low.dtype}) against {once:.4f} in "
+        "fp32; compute it from .float() scores (Task.loss)"
     )
     model.train()
     with _seeded(0):

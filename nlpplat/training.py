@@ -337,8 +337,10 @@ class Trainer:
         start = time.perf_counter()
         batch = self.collate(examples).to(self.device)
         with autocast(self.device, self.config.train.precision):
+            # The head too: a generating task's decoder is half the step or more. Losses are
+            # computed from float scores (Task.loss).
             states = self.model(batch)
-        loss = self.task.loss(self.model.head, states.float(), batch)
+            loss = self.task.loss(self.model.head, states.float(), batch)
         self.optimizer.zero_grad(set_to_none=True)
         (loss * weight).backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)

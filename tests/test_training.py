@@ -104,11 +104,11 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(
     calls = {"n": 0}
     real_step = training.Trainer._step
 
-    def interrupt_once(self: training.Trainer, examples: list) -> tuple[float, int, float]:
+    def interrupt_once(self: training.Trainer, examples: list, weight: float) -> tuple[float, int, float]:
         calls["n"] += 1
         if calls["n"] == 30:  # Ctrl-C in the second epoch, in the middle of a step
             os.kill(os.getpid(), signal.SIGINT)
-        return real_step(self, examples)
+        return real_step(self, examples, weight)
 
     monkeypatch.setattr(training.Trainer, "_step", interrupt_once)
     with pytest.raises(training.RunInterrupted, match="nlpplat run --resume"):

@@ -399,7 +399,8 @@ class DialogueActTask(DialogueData, Task):
         return ActHead(input_dim, len(ACTS), self.config.dropout)
 
     def loss(self, head: ActHead, states: Tensor, batch: Batch) -> Tensor:
-        return F.cross_entropy(head(states, batch.targets["span"]), batch.targets["act"], ignore_index=-100)
+        logits = head(states, batch.targets["span"]).float()
+        return F.cross_entropy(logits, batch.targets["act"], ignore_index=-100)
 
     def decode(self, head: ActHead, states: Tensor, batch: Batch) -> list[str]:
         return [ACTS[index] for index in head(states, batch.targets["span"]).argmax(dim=-1).tolist()]

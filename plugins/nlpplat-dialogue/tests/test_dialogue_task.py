@@ -19,7 +19,7 @@ from nlpplat.errors import ConfigError, DataError
 from nlpplat.inference import evaluate_run
 from nlpplat.runs import load_run
 from nlpplat.subwords import PAD
-from nlpplat.training import default_registry
+from nlpplat.training import Trainer, default_registry
 from nlpplat_dialogue import scoring
 from nlpplat_dialogue.chat import converse
 from nlpplat_dialogue.datasets import DATASETS
@@ -227,6 +227,25 @@ def run_demo(task: str, backbone: str, tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 0, result.output
     assert "also occur in train and are left out" in result.output
     return run
+
+
+def test_training_weights_each_batch_by_its_response_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights: list[float] = []
+    real_step = Trainer._step
+
+    def spy(self: Trainer, examples: list, weight: float) -> tuple[float, int, float]:
+        weights.append(weight)
+        pieces = sum(self.task.length(example)[1] for example in examples)
+        batches = self.epoch_batches(self.progress.epoch)
+        mean = sum(self.task.length(self.splits["train"][i])[1] for b in batches for i in b) / len(batches)
+        assert weight == pytest.approx(pieces / mean)
+        return real_step(self, examples, weight)
+
+    monkeypatch.setattr(Trainer, "_step", spy)
+    run_demo("dialogue", "lstm", tmp_path, monkeypatch)
+    assert len(set(weights)) > 1
 
 
 @pytest.mark.parametrize("backbone", ["lstm", "transformer"])

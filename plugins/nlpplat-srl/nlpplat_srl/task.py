@@ -247,7 +247,7 @@ class SRLTask(Task):
         terms = []
         identify = kind == IDENTIFY
         if identify.any():
-            logits = head.predicate_logits(states[identify])
+            logits = head.predicate_logits(states[identify]).float()
             words = mask[identify]
             terms.append(
                 F.binary_cross_entropy_with_logits(
