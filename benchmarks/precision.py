@@ -1,8 +1,8 @@
 """Training steps in bf16 autocast against fp32, on the real models.
 
-``--set train.precision=bf16`` runs each training step's forward pass under
-``torch.autocast(dtype=torch.bfloat16)``: matrix products take bf16 inputs and accumulate
-in fp32, while the weights, the optimizer and the loss stay fp32. Where oneDNN has bf16
+``--set train.precision=bf16`` runs each training step's forward pass, head and loss
+under ``torch.autocast(dtype=torch.bfloat16)``: matrix products take bf16 inputs and
+accumulate in fp32, while the weights, the optimizer and the loss itself stay fp32. Where oneDNN has bf16
 kernels (AVX512 or AVX-NE-CONVERT; ``nlpplat.provenance.fast_bf16``) a bf16 product can
 reach several times fp32's peak; how much of that a whole step keeps depends on the model.
 This script measures it: for each task and backbone it builds the model exactly as ``nlpplat run``
