@@ -77,10 +77,12 @@ def training_batches(
 
 
 def _pools(order: list[int], lengths: Sequence[Length], rows: int, tokens: int) -> list[list[int]]:
-    """Cut ``order`` into pools of ``rows`` examples, or of ``tokens`` token slots if > 0.
+    """Cut ``order`` into pools of ``rows`` examples, or, if ``tokens`` > 0, of rows whose
+    longest sides add up to ``tokens``.
 
     Counting tokens keeps a pool at about ``pool_batches`` batches under a token budget too,
-    however long the examples are.
+    however long the examples are (counting rows made pools of about 10 token batches for
+    Multi30k until 2026-12-03).
     """
     if tokens <= 0:
         return [order[start : start + rows] for start in range(0, len(order), rows)]
@@ -117,7 +119,8 @@ def loss_weights(lengths: Sequence[Length], batches: Sequence[Sequence[int]]) ->
 
     With two-sided lengths the task's loss is a mean over a batch's output tokens, the
     last side. Scaled by the batch's output tokens over the epoch's mean per batch, every
-    token weighs ``1 / mean`` wherever it falls, as in one mean over the whole epoch.
+    token weighs ``1 / mean`` in the summed gradient wherever it falls, as in one mean over
+    the whole epoch (gradient clipping then applies to the scaled gradient).
     Batches sorted on the output side differ by several times in output tokens, and an
     unweighted mean overtrained DailyDialog's short, generic responses
     (docs/tasks/dialogue.md, measured results). One-sided lengths: every factor is 1, as
@@ -127,7 +130,7 @@ def loss_weights(lengths: Sequence[Length], batches: Sequence[Sequence[int]]) ->
         return [1.0] * len(batches)
     outputs = [sum(sides(lengths[index])[-1] for index in batch) for batch in batches]
     mean = sum(outputs) / len(outputs)
-    return [count / mean for count in outputs]
+    return [count / mean for count in outputs] if mean > 0 else [1.0] * len(batches)
 
 
 def evaluation_batches(lengths: Sequence[Length], batch_size: int) -> list[list[int]]:

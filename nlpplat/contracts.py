@@ -310,8 +310,9 @@ class Task:
         """Scalar training loss (float32), averaged so that it does not grow with batch size.
 
         With ``train.precision=bf16`` it runs under the step's autocast, so the head's layers
-        compute in bf16: take ``.float()`` of their scores before a loss or a sum over a
-        sentence (bf16 keeps three significant digits).
+        return bf16 scores: take ``.float()`` of them before a sum over a sentence or any
+        reduction that autocast does not already run in float32 (bf16 keeps about three
+        significant digits, too few for a sum of dozens of scores).
         """
         raise NotImplementedError
 

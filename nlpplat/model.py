@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from nlpplat.batching import Length
+from nlpplat.batching import Length, sides
 from nlpplat.contracts import Backbone, Batch, Task
 from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
 
@@ -57,7 +57,11 @@ class Collator:
         self.task, self.vocab = task, vocab
 
     def lengths(self, examples: Sequence[Any]) -> list[Length]:
-        return [self.task.length(example) for example in examples]
+        """``task.length`` of every example; all with the same number of sides."""
+        lengths = [self.task.length(example) for example in examples]
+        if len({len(sides(length)) for length in lengths}) > 1:
+            raise TypeError(f"{type(self.task).__name__}.length gives examples different numbers of sides")
+        return lengths
 
     def __call__(self, examples: Sequence[Any]) -> Batch:
         # Encoding on the fly costs well under a second per CoNLL-2003 epoch; caching ids

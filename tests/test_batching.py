@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from nlpplat.batching import evaluation_batches, loss_weights, padding_fraction, training_batches
+from nlpplat.batching import Length, evaluation_batches, loss_weights, padding_fraction, training_batches
+from nlpplat.embeddings import EmbeddingConfig, TokenVocab
+from nlpplat.model import Collator
 
 
 def lengths_like_conll(count: int = 5000) -> list[int]:
@@ -90,7 +92,8 @@ def test_token_budget_pools_hold_about_pool_batches_batches() -> None:
     batches = training_batches(lengths, 32, random.Random(1), pool_batches=10, max_tokens=1000)
     assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
     assert all(len(batch) * max(lengths[index] for index in batch) <= 1000 for batch in batches)
-    # 105,000 token slots in pools of 10 batches of 1,000: about 105 batches; with pools
+    # 100,000 token slots in pools of 10 batches of 1,000: a little over 100 batches (each
+    # pool ends on a partial one); with pools
     # of 32 · 10 rows, mixing long and short examples, there would be many more.
     assert 105 <= len(batches) <= 120
 
@@ -119,3 +122,12 @@ def test_loss_weights_are_one_for_one_sided_lengths() -> None:
     lengths = [random.Random(index).randint(1, 60) for index in range(500)]
     batches = training_batches(lengths, 16, random.Random(1))
     assert loss_weights(lengths, batches) == [1.0] * len(batches)
+
+
+def test_lengths_with_different_numbers_of_sides_are_an_error() -> None:
+    class Mixed:
+        def length(self, example: Length) -> Length:
+            return example
+
+    with pytest.raises(TypeError, match=r"Mixed\.length gives examples different numbers of sides"):
+        Collator(Mixed(), TokenVocab(EmbeddingConfig())).lengths([3, (4, 2)])

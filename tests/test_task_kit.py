@@ -89,6 +89,14 @@ class DetachedLoss(ToyTask):
         return super().loss(head, states.detach(), batch)
 
 
+class HalfPrecisionLoss(ToyTask):
+    """Reduces the head's scores in their own dtype, which under bf16 autocast is bf16."""
+
+    def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
+        logits, gold = head(states)[batch.mask], batch.targets["labels"][batch.mask]
+        return (logits.logsumexp(-1) - logits.gather(1, gold.unsqueeze(1)).squeeze(1)).mean()
+
+
 class ObjectPredictions(ToyTask):
     def predict_text(self, text, predict):
         return [{"tokens": text.split(), "model": object()}]
@@ -99,6 +107,7 @@ class ObjectPredictions(ToyTask):
     [
         (SummedLoss, testing.check_training_step, "does not grow with batch size"),
         (DetachedLoss, testing.check_training_step, "no gradient reaches the encoder"),
+        (HalfPrecisionLoss, testing.check_training_step, "under bf16 autocast the loss is"),
         (PaddingDecoder, testing.check_decode, "decoding must ignore padding"),
         (DroppingPostprocess, testing.check_decode, "postprocess returned"),
         (HalfMetric, testing.check_gold_metrics, "expected the best possible, 100.0"),
