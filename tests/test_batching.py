@@ -93,8 +93,8 @@ def test_token_budget_pools_hold_about_pool_batches_batches() -> None:
     assert sorted(index for batch in batches for index in batch) == list(range(len(lengths)))
     assert all(len(batch) * max(lengths[index] for index in batch) <= 1000 for batch in batches)
     # 100,000 token slots in pools of 10 batches of 1,000: a little over 100 batches (each
-    # pool ends on a partial one); with pools
-    # of 32 · 10 rows, mixing long and short examples, there would be many more.
+    # pool ends on a partial one); with pools of 32 · 10 rows, mixing long and short
+    # examples, there would be many more.
     assert 105 <= len(batches) <= 120
 
 
