@@ -100,7 +100,7 @@ from nlpplat.evaluation import autocast
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
 from nlpplat.provenance import NO_FAST_BF16, fast_bf16, machine
 from nlpplat.registry import Registry
-from nlpplat.training import default_registry, make_optimizer, set_seed
+from nlpplat.training import default_registry, lr_factor, make_optimizer, set_seed
 
 CPU = torch.device("cpu")
 BACKBONES = ("rnn", "lstm", "transformer")
@@ -242,7 +242,7 @@ class Runner:
         self.optimizer = make_optimizer(model, train, CPU)
         warmup = max(1, min(train.warmup_steps, len(data.epoch)))  # as Trainer.build does
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+            self.optimizer, lambda step: lr_factor("inverse_sqrt", step, warmup, spent=0.0)
         )
 
     def train_step(self, examples: Sequence[Any]) -> tuple[int, float]:

@@ -54,7 +54,10 @@ class TrainConfig:
     lr: float = 2e-3  # peak learning rate of AdamW
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)
-    warmup_steps: int = 400  # linear warm-up, then inverse square-root decay
+    warmup_steps: int = 400  # linear warm-up (at most one epoch), then the schedule's decay
+    # "inverse_sqrt": decay with 1/sqrt(step), no horizon needed. "linear": decay to 0 at the
+    # end of the horizon, max_time or epochs, whichever comes first (training.lr_factor).
+    schedule: str = "inverse_sqrt"
     clip_norm: float = 5.0  # gradient clipping by global norm
     precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU and CUDA)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", …
@@ -70,6 +73,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} = {getattr(self, name)!r}: must be at least 1")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"train.precision = {self.precision!r}: must be one of {', '.join(PRECISIONS)}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"train.schedule = {self.schedule!r}: must be one of {', '.join(SCHEDULES)}")
         if not 0 < self.anneal_factor <= 1:
             raise ConfigError(
                 f"train.anneal_factor = {self.anneal_factor!r}: must be in (0, 1]; 1 turns it off"
@@ -86,6 +91,7 @@ class TrainConfig:
 
 
 PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("inverse_sqrt", "linear")
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Training a run: the pure ``train(config)`` behind ``nlpplat run``.
 
 A run resolves task, backbone and dataset by name, reads and indexes the data, builds
-the model, trains it with AdamW (linear warm-up, inverse square-root decay, gradient
-clipping) on length-bucketed batches, evaluates on dev after every epoch, keeps the
+the model, trains it with AdamW (linear warm-up, then inverse square-root or linear decay,
+gradient clipping) on length-bucketed batches, evaluates on dev after every epoch, keeps the
 best checkpoint, stops early when dev stops improving or the time budget is spent, and
 finally evaluates the best checkpoint on dev and test and records the result.
 
@@ -210,12 +210,13 @@ class Trainer:
         # spend the whole run at a tiny learning rate.
         steps_per_epoch = len(self.epoch_batches(0))
         warmup = max(1, min(train.warmup_steps, steps_per_epoch))
-        # Linear warm-up, then decay with 1/sqrt(step) (Vaswani et al. 2017): it needs no
-        # horizon, so it is the same whether a run ends by epochs, patience or time. On top,
-        # lr_scale anneals on dev plateaus (_evaluate_dev).
+        horizon = train.epochs * steps_per_epoch
+        # lr_scale anneals on dev plateaus (_evaluate_dev), on top of either schedule.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer,
-            lambda step: self.progress.lr_scale * min((step + 1) / warmup, math.sqrt(warmup / (step + 1))),
+            lambda step: (
+                self.progress.lr_scale * lr_factor(train.schedule, step, warmup, self._spent(step, horizon))
+            ),
         )
         if fresh:
             if (self.run_dir / STATE).exists() or (self.run_dir / RESULTS).exists():
@@ -226,6 +227,14 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_config(self.run_dir, self.config)
             write_vocab(self.run_dir, self.vocab, self.task, self.spec.language)
+
+    def _spent(self, step: int, horizon: int) -> float:
+        """The share of the run's horizon used by ``step`` steps: of its epochs, or of its
+        time budget when that ends first (``progress.elapsed`` counts every session)."""
+        spent = step / horizon
+        if self.budget:
+            spent = max(spent, self.progress.elapsed / self.budget)
+        return spent
 
     def save_state(self) -> None:
         """Everything that changes during training, written atomically to ``state.pt``."""
@@ -552,6 +561,22 @@ class Trainer:
 
 
 SNAPSHOT_PREFIX, BEST = "snapshot-", "best.pt"
+
+
+def lr_factor(schedule: str, step: int, warmup: int, spent: float) -> float:
+    """The learning rate of optimizer step ``step`` (from 0), as a fraction of ``train.lr``.
+
+    Both schedules warm up linearly over ``warmup`` steps. ``"inverse_sqrt"`` then decays
+    with 1/sqrt(step) (Vaswani et al. 2017); it needs no horizon, so it is the same whether
+    a run ends by epochs, patience or time. ``"linear"`` falls in a straight line to 0 as
+    ``spent``, the share of the run's horizon used (``Trainer._spent``), goes from 0 to 1:
+    budget-aware decay, which Li et al. (ICLR 2020, "Budgeted training") find the best
+    schedule for a fixed budget, since the rate reaches 0 just when the budget runs out.
+    """
+    warming = (step + 1) / warmup
+    if schedule == "linear":
+        return max(0.0, min(warming, 1.0 - spent))
+    return min(warming, math.sqrt(warmup / (step + 1)))
 
 
 def make_optimizer(model: torch.nn.Module, train: TrainConfig, device: torch.device) -> torch.optim.AdamW:

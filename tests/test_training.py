@@ -16,7 +16,7 @@ from rich.console import Console
 
 from nlpplat import training
 from nlpplat.config import TrainConfig, resolve
-from nlpplat.errors import MissingDataError
+from nlpplat.errors import ConfigError, MissingDataError
 from nlpplat.inference import evaluate_run
 from nlpplat.leaderboard import Leaderboard
 from nlpplat.registry import Registry
@@ -254,3 +254,44 @@ def test_the_fused_optimizer_makes_the_same_updates_as_the_default_one() -> None
             optimizer.step()
     for ours, theirs in zip(model.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(ours, theirs)
+
+
+def test_learning_rate_schedules_warm_up_then_decay() -> None:
+    warmup = 4
+    inverse = [training.lr_factor("inverse_sqrt", step, warmup, spent=0.0) for step in range(16)]
+    assert inverse[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert inverse[15] == pytest.approx(0.5)  # sqrt(4 / 16)
+    # linear: the warm-up ramp, capped by a straight line from 1 to 0 over the horizon
+    assert training.lr_factor("linear", 0, warmup, spent=0.0) == pytest.approx(0.25)
+    assert training.lr_factor("linear", 3, warmup, spent=0.1) == pytest.approx(0.9)
+    assert training.lr_factor("linear", 100, warmup, spent=0.75) == pytest.approx(0.25)
+    assert training.lr_factor("linear", 100, warmup, spent=1.2) == 0.0
+
+
+def test_linear_schedule_reaches_zero_at_the_end_of_the_epochs(toy_registry: Registry) -> None:
+    config = toy_config(toy_registry, epochs=4, lr=0.01, schedule="linear", anneal_factor=1.0, patience=100)
+    run_dir = training.train(config, toy_registry, quiet())
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rates = [r["lr"] for r in records if r["split"] == "dev" and not r.get("final")]
+    # the rate logged after epoch k is the next step's: 1 - k/4 of the peak (the warm-up,
+    # one epoch at most, is over by then)
+    assert rates == pytest.approx([0.0075, 0.005, 0.0025, 0.0])
+
+
+def test_linear_schedule_follows_the_time_budget_when_it_ends_first(
+    toy_registry: Registry, tmp_path: Path
+) -> None:
+    config = toy_config(toy_registry, epochs=100, max_time="10m", schedule="linear")
+    config.run.output = str(tmp_path / "run")
+    trainer = training.Trainer(config, toy_registry, quiet())
+    trainer.build(fresh=True)
+    horizon = 100 * len(trainer.epoch_batches(0))
+    trainer.progress.elapsed = 300.0  # half the budget, a tiny share of the epochs
+    assert trainer._spent(10, horizon) == pytest.approx(0.5)
+    trainer.progress.elapsed = 0.0
+    assert trainer._spent(horizon // 4, horizon) == pytest.approx(0.25, abs=0.01)
+
+
+def test_unknown_schedule_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"train\.schedule = 'cosine': must be one of inverse_sqrt, linear"):
+        TrainConfig(schedule="cosine")
