@@ -101,6 +101,7 @@ def _registry(ctx: click.Context) -> Any:
 @click.option("--batch-size", type=int, help="Sentences per training batch.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="bf16 uses autocast.")
 @click.option("--device", help="auto (default), cpu, cuda, cuda:1 ...")
+@click.option("--processes", type=int, help="Train data-parallel in N processes (torch.distributed).")
 @click.option(
     "--config", "config_file", type=click.Path(), help="TOML file with [run], [train], ... sections."
 )
@@ -152,6 +153,7 @@ def _option_layer(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "output": ("run", "output"), "epochs": ("train", "epochs"), "max_time": ("train", "max_time"),
         "seed": ("train", "seed"), "batch_size": ("train", "batch_size"),
         "precision": ("train", "precision"), "device": ("train", "device"),
+        "processes": ("train", "processes"),
     }  # fmt: skip
     layer: dict[str, dict[str, Any]] = {}
     for option, value in options.items():

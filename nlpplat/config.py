@@ -61,13 +61,16 @@ class TrainConfig:
     clip_norm: float = 5.0  # gradient clipping by global norm
     precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU and CUDA)
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", …
-    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    threads: int = 0  # torch intra-op threads (per process); 0 = torch's default, or the cores shared out
+    # > 1: data-parallel training in that many processes (torch.distributed: gloo on CPU, one
+    # GPU each on CUDA); every step learns from one batch per process (nlpplat.distributed).
+    processes: int = 1
     # > 1: the final model is the average of the weights at the last N evaluations (epoch
     # ends), which smooths out the noise of the last steps (Vaswani et al. 2017 average 5-20).
     average_last: int = 0
 
     def __post_init__(self) -> None:
-        positive = ("epochs", "patience", "anneal_patience", "batch_size", "eval_batch_size")
+        positive = ("epochs", "patience", "anneal_patience", "batch_size", "eval_batch_size", "processes")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)!r}: must be at least 1")

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from nlpplat import distributed
 from nlpplat.batching import Length, loss_weights, padding_fraction, training_batches
 from nlpplat.confidence import record_statistics
 from nlpplat.config import RunConfig, TrainConfig, apply, parse_duration
@@ -52,6 +53,7 @@ from nlpplat.runs import (
 )
 
 
+@distributed.raised_together
 class RunInterrupted(NlpplatError):
     """Training was interrupted; its state is saved and it can be resumed."""
 
@@ -134,10 +136,13 @@ class Trainer:
     def __init__(self, config: RunConfig, registry: Registry, console: Console, run_dir: Path | None = None):
         self.config, self.registry, self.console = config, registry, console
         train = config.train
-        if train.threads:
-            torch.set_num_threads(train.threads)
+        self.group: distributed.Group = (
+            distributed.current()
+        )  # this process's place among the workers (nlpplat.distributed)
+        if train.threads or self.group.distributed:
+            torch.set_num_threads(distributed.threads_per_process(train.threads, self.group.size))
         keep_freed_memory()  # steps reuse their big tensors' pages instead of faulting them in anew
-        self.device = pick_device(train.device)
+        self.device = distributed.device_for(self.group, pick_device(train.device))
         self.budget = parse_duration(train.max_time)
         self.spec, self.paths = choose_dataset(config, registry, console)
         task_cls = registry.task(config.run.task)
@@ -182,7 +187,10 @@ class Trainer:
                 f"[bold yellow]warning: {NO_FAST_BF16}: bf16 matrix products are emulated, "
                 "far slower than fp32; use --precision fp32[/]"
             )
-        self.run_dir = Path(run_dir or config.run.output or new_run_dir(config, self.spec.name))
+        # The leader's choice: a default name holds the time, which may differ by a second.
+        self.run_dir = self.group.share(
+            Path(run_dir or config.run.output or new_run_dir(config, self.spec.name))
+        )
         self.progress = Progress()
 
     # -- set-up ----------------------------------------------------------------------
@@ -205,10 +213,13 @@ class Trainer:
             self.task, self.backbone_cls, self.config.backbone, self.vocab, self.config.embeddings
         ).to(self.device)
         self.collate = Collator(self.task, self.vocab)
+        self.objective = objective(self.model, self.task, self.group, self.device)
+        if self.group.rank:
+            torch.manual_seed(train.seed + self.group.rank)  # its own dropout masks
         self.optimizer = make_optimizer(self.model, train, self.device)
         # Never warm up for longer than one epoch: on a small dataset a long warm-up would
         # spend the whole run at a tiny learning rate.
-        steps_per_epoch = len(self.epoch_batches(0))
+        steps_per_epoch = len(self.group.shard(self.epoch_batches(0)))
         warmup = max(1, min(train.warmup_steps, steps_per_epoch))
         horizon = train.epochs * steps_per_epoch
         # lr_scale anneals on dev plateaus (_evaluate_dev), on top of either schedule.
@@ -218,7 +229,7 @@ class Trainer:
                 self.progress.lr_scale * lr_factor(train.schedule, step, warmup, self._spent(step, horizon))
             ),
         )
-        if fresh:
+        if fresh and self.group.leader:
             if (self.run_dir / STATE).exists() or (self.run_dir / RESULTS).exists():
                 raise NlpplatError(
                     f"{self.run_dir} already holds a run; choose another --output, or continue it "
@@ -237,15 +248,25 @@ class Trainer:
         return spent
 
     def save_state(self) -> None:
-        """Everything that changes during training, written atomically to ``state.pt``."""
+        """Everything that changes during training, written atomically to ``state.pt``.
+
+        With several workers (a collective: all call it) the leader writes it, with every
+        worker's random state, as their weights and optimizers are the same.
+        """
+        rng = self.group.gather(torch.get_rng_state())
+        cuda_rng = self.group.gather(
+            torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        )
+        if not self.group.leader:
+            return
         save_torch(
             self.run_dir / STATE,
             {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
-                "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "rng": rng,
+                "cuda_rng": [state for state in cuda_rng if state is not None],
                 "progress": asdict(self.progress),
             },
         )
@@ -255,9 +276,17 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        rngs = (
+            state["rng"] if isinstance(state["rng"], list) else [state["rng"]]
+        )  # one, before train.processes
+        rank = self.group.rank
+        if len(rngs) != self.group.size:
+            raise NlpplatError(
+                f"{self.run_dir / STATE}: saved by {len(rngs)} processes, resumed with {self.group.size}"
+            )
+        torch.set_rng_state(rngs[rank])
+        if state["cuda_rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"][rank], self.device)
         self.progress = Progress(**state["progress"])
 
     # -- the loop --------------------------------------------------------------------
@@ -267,7 +296,11 @@ class Trainer:
         examples = self.splits["train"]
         lengths = self.collate.lengths(examples)  # computed once: epoch_batches needs them each epoch
         self.model.train()
-        with self._progress_bar() as bar, _deferred_interrupts() as interrupted:
+        with self._progress_bar() as bar, _deferred_interrupts() as requested:
+
+            def interrupted() -> bool:  # in any worker: all stop at the same step
+                return self.group.any(requested())
+
             if progress.batch == 0 and progress.step:
                 self._evaluate_dev()  # an epoch ended but its evaluation was interrupted
             while not progress.stop_reason:
@@ -275,7 +308,9 @@ class Trainer:
                     progress.stop_reason = "epochs"
                     break
                 batches = self.epoch_batches(progress.epoch, lengths)
-                weights = loss_weights(lengths, batches)
+                # Weighted over the whole epoch, then shared out: one batch per worker and step.
+                weights = self.group.shard(loss_weights(lengths, batches))
+                batches = self.group.shard(batches)
                 bar_task = bar.add_task(
                     f"epoch {progress.epoch + 1}",
                     total=len(batches),
@@ -285,15 +320,19 @@ class Trainer:
                 )
                 segment_start = time.perf_counter()
                 elapsed_at_start = progress.elapsed
-                while progress.batch < len(batches) and not interrupted():
+                stop = interrupted()
+                while progress.batch < len(batches) and not stop:
                     loss, tokens, seconds = self._step(
                         [examples[i] for i in batches[progress.batch]], weights[progress.batch]
                     )
                     progress.batch += 1
                     progress.step += 1
+                    # One clock for all workers: the schedule and the budget depend on it.
+                    progress.elapsed, stop, tokens = self.group.agree(
+                        elapsed_at_start + time.perf_counter() - segment_start, requested(), tokens
+                    )
                     progress.tokens += tokens
                     progress.token_seconds += seconds
-                    progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
                     bar.update(bar_task, advance=1, loss=loss, speed=progress.tokens / progress.token_seconds)
                     if self.budget is not None and progress.elapsed >= self.budget:
                         progress.stop_reason = "max_time"
@@ -305,7 +344,9 @@ class Trainer:
                     progress.epoch += 1
                     progress.batch = 0
                 self._evaluate_dev()
-                progress.elapsed = elapsed_at_start + time.perf_counter() - segment_start
+                progress.elapsed = self.group.agree(
+                    elapsed_at_start + time.perf_counter() - segment_start, False, 0
+                )[0]
                 if not progress.stop_reason and progress.bad_epochs >= train.patience:
                     progress.stop_reason = "patience"
                 self.save_state()
@@ -346,10 +387,8 @@ class Trainer:
         start = time.perf_counter()
         batch = self.collate(examples).to(self.device)
         with autocast(self.device, self.config.train.precision):
-            # The head too: a generating task's decoder is half the step or more. Losses are
-            # computed from float scores (Task.loss).
-            states = self.model(batch)
-            loss = self.task.loss(self.model.head, states.float(), batch)
+            # The head too: a generating task's decoder is half the step or more.
+            loss = self.objective(batch)
         self.optimizer.zero_grad(set_to_none=True)
         (loss * weight).backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.clip_norm)
@@ -358,6 +397,14 @@ class Trainer:
         return loss.item(), int(batch.mask.sum()), time.perf_counter() - start
 
     def _evaluate_dev(self) -> None:
+        """Score dev, keep the best checkpoint, anneal on plateaus (all workers call it: the
+        leader evaluates and the others take its updated progress)."""
+        if self.group.leader:
+            self._evaluate_dev_here()
+        for key, value in self.group.share(asdict(self.progress)).items():
+            setattr(self.progress, key, value)
+
+    def _evaluate_dev_here(self) -> None:
         progress = self.progress
         if progress.evaluated_step == progress.step:
             return
@@ -554,6 +601,7 @@ class Trainer:
             "removed_as_in_train": self.removed,
             "peak_memory_mb": peak_memory_mb(self.device),
             "precision": config.train.precision,
+            "processes": config.train.processes,
             "device": str(self.device),
             "versions": versions(self.registry),
             "machine": machine(),
@@ -577,6 +625,44 @@ def lr_factor(schedule: str, step: int, warmup: int, spent: float) -> float:
     if schedule == "linear":
         return max(0.0, min(warming, 1.0 - spent))
     return min(warming, math.sqrt(warmup / (step + 1)))
+
+
+class Objective(torch.nn.Module):
+    """The training loss of ``model`` on a batch, as one module.
+
+    The task's head is applied outside ``TaskModel.forward`` (by ``Task.loss``); wrapped
+    here, every parameter is used inside a forward, as DistributedDataParallel requires.
+    """
+
+    def __init__(self, model: TaskModel, task: Task):
+        super().__init__()
+        self.model, self.task = model, task
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        """The mean loss of ``batch``, a 0-dim float tensor (``Task.loss`` on float scores)."""
+        states = self.model(batch)
+        return self.task.loss(self.model.head, states.float(), batch)
+
+
+def objective(
+    model: TaskModel, task: Task, group: distributed.Group, device: torch.device
+) -> torch.nn.Module:
+    """The loss module to train: :class:`Objective`, wrapped in DDP when there are several workers.
+
+    DDP averages the gradients across workers bucket by bucket during the backward pass.
+    The model's buffers are constants (positional encodings), so they are not broadcast
+    every step; ``static_graph`` lets a plugin's model leave parameters unused, as long
+    as the same ones every step.
+    """
+    loss = Objective(model, task)
+    if not group.distributed:
+        return loss
+    return torch.nn.parallel.DistributedDataParallel(
+        loss,
+        device_ids=[device] if device.type == "cuda" else None,
+        forward_sync_buffers=False,
+        static_graph=True,
+    )
 
 
 def make_optimizer(model: torch.nn.Module, train: TrainConfig, device: torch.device) -> torch.optim.AdamW:
@@ -661,7 +747,13 @@ def _deferred_interrupts() -> Iterator[Callable[[], bool]]:
 def train(
     config: RunConfig, registry: Registry | None = None, console: Console | None = None, db: str | None = None
 ) -> Path:
-    """Train, evaluate and record one run; return its directory."""
+    """Train, evaluate and record one run; return its directory.
+
+    With ``train.processes`` > 1 the run is trained by that many worker processes
+    (:mod:`nlpplat.distributed`); they load the plugins afresh, so ``registry`` is not used.
+    """
+    if config.train.processes > 1 and not distributed.current().distributed:
+        return Path(distributed.launch(_worker, config.train.processes, config, None, db))
     registry = registry or default_registry()
     console = console or Console(stderr=True)
     trainer = Trainer(config, registry, console)
@@ -682,7 +774,10 @@ def resume(
     run_dir = Path(run_dir)
     if not (run_dir / STATE).is_file():
         raise NlpplatError(f"{run_dir}: no {STATE} to resume from")
-    trainer = Trainer(load_config(run_dir, registry), registry, console, run_dir=run_dir)
+    config = load_config(run_dir, registry)
+    if config.train.processes > 1 and not distributed.current().distributed:
+        return Path(distributed.launch(_worker, config.train.processes, None, run_dir, db))
+    trainer = Trainer(config, registry, console, run_dir=run_dir)
     trainer.build(fresh=False)
     trainer.load_state()
     console.print(f"resuming {run_dir} at epoch {trainer.progress.epoch + 1}, step {trainer.progress.step:,}")
@@ -693,6 +788,9 @@ def _complete(trainer: Trainer, db: str | None) -> Path:
     from nlpplat.leaderboard import Leaderboard
 
     trainer.fit()
+    if not trainer.group.leader:
+        return trainer.run_dir
+    trainer.group = distributed.SINGLE  # training is over: the leader finishes alone
     results = trainer.finish()
     Leaderboard(db).add_run(trainer.run_dir)  # results.json and the example statistics
     test = results["test"][results["primary_metric"]]
@@ -702,3 +800,13 @@ def _complete(trainer: Trainer, db: str | None) -> Path:
         f"→ {trainer.run_dir}"
     )
     return trainer.run_dir
+
+
+def _worker(config: RunConfig | None, run_dir: Path | None, db: str | None) -> str:
+    """One worker of a multi-process run: train ``config``, or resume ``run_dir``."""
+    console = Console(stderr=True, quiet=not distributed.current().leader)  # one voice: the leader's
+    registry = default_registry()
+    if run_dir is not None:
+        return str(resume(run_dir, registry, console, db))
+    assert config is not None
+    return str(train(config, registry, console, db))

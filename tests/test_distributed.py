@@ -1,0 +1,90 @@
+"""Data-parallel training in two processes (torch.distributed, gloo) on the NER demo set."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from nlpplat import training
+from nlpplat.config import resolve
+from nlpplat.distributed import Group
+from nlpplat.errors import NlpplatError
+from nlpplat.leaderboard import Leaderboard
+from nlpplat.registry import Registry
+from nlpplat.training import RunInterrupted
+
+
+def demo_config(registry: Registry, output: Path, processes: int, epochs: int = 4):
+    layer = {
+        "run": {"task": "ner", "backbone": "lstm", "dataset": "demo", "output": str(output)},
+        "train": {"epochs": epochs, "max_time": "", "threads": 1, "processes": processes},
+    }
+    return resolve(registry, [layer])
+
+
+def quiet() -> Console:
+    return Console(file=open(os.devnull, "w"), force_terminal=False)
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return training.default_registry()
+
+
+@pytest.mark.parametrize("count", [7, 8, 1])
+def test_every_worker_gets_as_many_batches_and_none_is_left_out(count: int) -> None:
+    items = list(range(count))
+    shards = [Group(rank, 3).shard(items) for rank in range(3)]
+    assert {len(shard) for shard in shards} == {math.ceil(count / 3)}
+    assert set().union(*shards) == set(items)
+    assert shards[0][:2] == items[0:1] + items[3:4]  # every third, from the rank
+
+
+def test_two_processes_train_evaluate_and_record_a_run(registry: Registry, tmp_path: Path) -> None:
+    one = training.train(demo_config(registry, tmp_path / "one", processes=1, epochs=2), registry, quiet())
+    two = training.train(demo_config(registry, tmp_path / "two", processes=2, epochs=2), registry, quiet())
+    single, double = (json.loads((run / "results.json").read_text()) for run in (one, two))
+    assert (single["processes"], double["processes"]) == (1, 2)
+    # One step takes a batch in each process: half the steps (rounded up) per epoch.
+    assert double["steps"] == 2 * math.ceil(single["steps"] / 2 / 2)
+    assert double["test"]["f1"] >= 0 and (two / "checkpoint.pt").is_file()
+    assert Leaderboard().get("two") is not None  # recorded once, by the leader
+
+
+def test_an_interrupted_two_process_run_resumes_to_the_same_result(
+    registry: Registry, tmp_path: Path
+) -> None:
+    whole = training.train(demo_config(registry, tmp_path / "whole", processes=2), registry, quiet())
+    config = demo_config(registry, tmp_path / "parts", processes=2)
+    metrics = tmp_path / "parts" / "metrics.jsonl"
+
+    def interrupt_after_the_first_epoch() -> None:  # as Ctrl-C would, to the launcher only
+        while not metrics.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_after_the_first_epoch, daemon=True).start()
+    with pytest.raises(RunInterrupted, match="--resume"):
+        training.train(config, registry, quiet())
+    parts = training.resume(tmp_path / "parts", registry, quiet())
+    assert (
+        json.loads((parts / "results.json").read_text())["test"]
+        == json.loads((whole / "results.json").read_text())["test"]
+    )
+
+
+def test_an_error_in_one_worker_stops_all_with_its_message(registry: Registry, tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "results.json").write_text("{}")
+    start = time.perf_counter()
+    with pytest.raises(NlpplatError, match="already holds a run"):
+        training.train(demo_config(registry, tmp_path / "taken", processes=2), registry, quiet())
+    assert time.perf_counter() - start < 60  # the other worker did not wait for it
