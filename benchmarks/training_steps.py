@@ -25,13 +25,21 @@ from nlpplat.training import Trainer, default_registry
 
 
 @contextmanager
-def built_trainer(task: str, backbone: str, dataset: str = "") -> Iterator[Trainer]:
-    """A ``Trainer`` with its model built (default settings, vocabularies fitted on train),
-    writing into a temporary run directory that is removed afterwards."""
+def built_trainer(
+    task: str, backbone: str, dataset: str = "", train: dict[str, Any] | None = None
+) -> Iterator[Trainer]:
+    """A ``Trainer`` with its model built (default settings, or ``train``'s; vocabularies
+    fitted on train), writing into a temporary run directory that is removed afterwards."""
     registry = default_registry()
     with tempfile.TemporaryDirectory() as run_dir:
         config: RunConfig = resolve(
-            registry, [{"run": {"task": task, "backbone": backbone, "dataset": dataset, "output": run_dir}}]
+            registry,
+            [
+                {
+                    "run": {"task": task, "backbone": backbone, "dataset": dataset, "output": run_dir},
+                    "train": train or {},
+                }
+            ],
         )
         trainer = Trainer(config, registry, Console(stderr=True, quiet=True))
         trainer.build(fresh=True)
