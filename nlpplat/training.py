@@ -136,9 +136,8 @@ class Trainer:
     def __init__(self, config: RunConfig, registry: Registry, console: Console, run_dir: Path | None = None):
         self.config, self.registry, self.console = config, registry, console
         train = config.train
-        self.group: distributed.Group = (
-            distributed.current()
-        )  # this process's place among the workers (nlpplat.distributed)
+        # This process's place among the workers of a run (nlpplat.distributed).
+        self.group: distributed.Group = distributed.current()
         if train.threads or self.group.distributed:
             torch.set_num_threads(distributed.threads_per_process(train.threads, self.group.size))
         keep_freed_memory()  # steps reuse their big tensors' pages instead of faulting them in anew
@@ -276,9 +275,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        rngs = (
-            state["rng"] if isinstance(state["rng"], list) else [state["rng"]]
-        )  # one, before train.processes
+        rngs = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]  # as saved before processes
         rank = self.group.rank
         if len(rngs) != self.group.size:
             raise NlpplatError(
@@ -768,7 +765,8 @@ def resume(
     console: Console | None = None,
     db: str | None = None,
 ) -> Path:
-    """Continue an interrupted run from its ``state.pt``, to the same absolute budget."""
+    """Continue an interrupted run from its ``state.pt``, to the same absolute budget
+    (in as many processes as it was trained in)."""
     registry = registry or default_registry()
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
