@@ -236,7 +236,11 @@ def _run_worker(
     rank: int, size: int, port: int, channel: _Channel, worker: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
     os.setpgrp()  # signals come from the launcher only, once (see the module docstring)
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    backend = "gloo"
+    if torch.cuda.is_available():
+        # CUDA tensors (the gradients) through NCCL, the CPU ones (Group.agree) through gloo.
+        torch.cuda.set_device(rank % torch.cuda.device_count())
+        backend = "cpu:gloo,cuda:nccl"
     dist.init_process_group(
         backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size, timeout=TIMEOUT
     )
