@@ -280,7 +280,8 @@ def test_chat_command_reads_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     run = run_demo("dialogue", "transformer", tmp_path, monkeypatch, "task.decoding=greedy")
     result = CliRunner().invoke(cli, ["chat", str(run)], input="Hello!\nHow much is this hat?\n/quit\n")
     assert result.exit_code == 0, result.output
-    assert len(result.stdout.strip().splitlines()) == 2  # one reply per message, no prompt when piped
+    # One line per message, no prompt when piped; a tiny model's reply may be the empty line.
+    assert len(result.stdout.splitlines()) == 2
 
 
 def test_sampled_responses_repeat_when_the_run_is_evaluated(
