@@ -137,7 +137,8 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     that every worker raises at the same step (registered with :func:`raised_together`)
     is raised here as such. Any other failure of one worker stops all of them at once,
     before the others notice the broken group; a user error (:class:`NlpplatError`) is
-    then raised here with its message, any other error with its traceback above.
+    then raised here with its message, an immediate stop (a second Ctrl-C, or one before
+    training began) as :class:`KeyboardInterrupt`, any other error with its traceback above.
     """
     context = mp.get_context("spawn")
     reader, writer = context.Pipe(duplex=False)
@@ -185,6 +186,8 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     errors = sorted((report for report in reports if report.kind != RESULT), key=lambda report: report.rank)
     if errors:
         error = min(errors, key=lambda report: report.kind == FAILURE)  # a message before an exit code
+        if error.kind == STOPPED:
+            raise KeyboardInterrupt
         if error.kind == FAILURE:
             raise NlpplatError(
                 f"training process {error.rank} of {processes} failed ({error.message}); see above"
@@ -193,7 +196,7 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     return next(report.message for report in reports if report.kind == RESULT and report.rank == 0)
 
 
-RESULT, FAILURE = "result", "failure"
+RESULT, FAILURE, STOPPED = "result", "failure", "stopped"
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ class Report:
     """What worker ``rank`` sends the launcher: its result, or the name and message of its error."""
 
     rank: int
-    kind: str  # RESULT, FAILURE (not a user error), or the class name of an NlpplatError
+    kind: str  # RESULT, FAILURE (not a user error), STOPPED, or the class name of an NlpplatError
     message: Any
 
     @property
@@ -248,6 +251,8 @@ def _run_worker(
         report = Report(rank, RESULT, worker(*args))
     except NlpplatError as error:
         report = Report(rank, type(error).__name__, str(error))
+    except KeyboardInterrupt:  # stopped at once: nothing saved, nothing to show
+        report = Report(rank, STOPPED, "")
     except Exception as error:
         traceback.print_exc()
         report = Report(rank, FAILURE, f"{type(error).__name__}: {error}")

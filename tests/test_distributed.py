@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from nlpplat import training
+from nlpplat import distributed, training
 from nlpplat.config import resolve
 from nlpplat.distributed import Group
 from nlpplat.errors import NlpplatError
@@ -88,3 +88,17 @@ def test_an_error_in_one_worker_stops_all_with_its_message(registry: Registry, t
     with pytest.raises(NlpplatError, match="already holds a run"):
         training.train(demo_config(registry, tmp_path / "taken", processes=2), registry, quiet())
     assert time.perf_counter() - start < 60  # the other worker did not wait for it
+
+
+def stopped_in_the_second_worker() -> None:
+    if distributed.current().rank == 1:
+        raise KeyboardInterrupt  # as a second Ctrl-C does in the training loop
+    time.sleep(600)  # the first would be waiting in its next collective
+
+
+def test_a_worker_stopped_at_once_stops_all_without_a_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        distributed.launch(stopped_in_the_second_worker, 2)
+    assert time.perf_counter() - start < 60
+    assert "Traceback" not in capfd.readouterr().err
