@@ -13,8 +13,9 @@ drives the schedule and the time budget, an interruption) goes through
 :meth:`Group.agree`, so every process takes the same branches and the same collectives.
 
 The workers run in their own process group: a Ctrl-C or SIGTERM reaches only the
-launcher, which passes it on once to every worker, so they stop together between two
-steps and save a state that ``nlpplat run --resume`` continues.
+launcher, which passes it on to every worker, so they stop together between two steps
+and save a state that ``nlpplat run --resume`` continues (a second one stops them at
+once, unsaved).
 """
 
 from __future__ import annotations
