@@ -210,8 +210,9 @@ def resolve(
     backbone_cls = registry.backbone(run.backbone)
     task_cls = registry.task(run.task)
     registry.check_pair(task_cls, backbone_cls)  # e.g. a generating task needs a decoder
-    for section, values in task_cls.run_defaults.items():  # the task's needs, below the user's
-        defaults = dict(values)
+    for_backbone = task_cls.backbone_run_defaults.get(run.backbone, {})
+    for section in SECTIONS:  # the task's needs (with this backbone), below the user's
+        defaults = {**task_cls.run_defaults.get(section, {}), **for_backbone.get(section, {})}
         if section == "train" and "batch_size" in merged[section] and "batch_tokens" not in merged[section]:
             defaults.pop("batch_tokens", None)  # the user asked for batches of sentences: give them
         merged[section] = {**defaults, **merged[section]}

@@ -219,6 +219,9 @@ class Task:
     # (config file, options, --set): e.g. translation reads case-sensitive subwords, so
     # {"embeddings": {"lowercase": False, "char_filters": 0}}.
     run_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    # The same for one backbone, over run_defaults and below the user's: what suits the
+    # pair, e.g. {"rnn": {"train": {"schedule": "inverse_sqrt"}}}.
+    backbone_run_defaults: ClassVar[Mapping[str, Mapping[str, Mapping[str, Any]]]] = {}
 
     def __init__(self, config: Any, language: str = "en"):
         self.config = config

@@ -87,5 +87,11 @@ def test_a_tasks_run_defaults_sit_below_the_users_settings(toy_registry) -> None
             toy_registry, [{"run": {"task": "toy", "backbone": "toy"}, "train": {"batch_size": 7}}]
         )
         assert (config.train.batch_size, config.train.batch_tokens) == (7, 0)
+        # A setting for one backbone overrides the task's for that backbone alone.
+        TokenBatched.backbone_run_defaults = {"toy": {"train": {"lr": 0.25}}}
+        config = resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}}])
+        assert (config.train.batch_tokens, config.train.lr) == (500, 0.25)
+        config = resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}, "train": {"lr": 0.1}}])
+        assert config.train.lr == 0.1
     finally:
         toy_registry.tasks["toy"] = ToyTask
