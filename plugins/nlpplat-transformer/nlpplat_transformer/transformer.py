@@ -26,7 +26,7 @@ from nlpplat import Backbone, Decoder, Encoder
 from nlpplat.dropout import Dropout
 from nlpplat.errors import ConfigError
 
-POSITIONS = ("sinusoidal", "learned")
+POSITIONS = ("sinusoidal", "learned", "relative")
 
 
 @dataclass
@@ -44,8 +44,15 @@ class TransformerConfig:
     attention_dropout: float = 0.1  # on the attention weights, in training only
     # "sinusoidal": fixed encodings of Vaswani et al., defined for any length and no parameters.
     # "learned": one trained vector per position (BERT, GPT-2), for lengths up to max_length only.
+    # "relative": no position in the inputs; each head adds a learned bias for the bucketed
+    # offset between query and key to its attention scores (Shaw et al., 2018; Raffel et al., 2020).
     position: str = "sinusoidal"
     max_length: int = 512  # longest sequence with learned positions; sinusoids are precomputed this far
+    # Relative positions: offsets below relative_buckets / 4 (per direction) each get a bucket of
+    # their own, larger ones share log-spaced buckets up to relative_max_distance, beyond which
+    # all offsets are alike. T5's values: exact up to 7 either way, where most of syntax lies.
+    relative_buckets: int = 32
+    relative_max_distance: int = 128
 
 
 def split_heads(x: Tensor, heads: int) -> Tensor:
@@ -83,7 +90,11 @@ class SelfAttention(nn.Module):
         return split_heads(q, self.heads), split_heads(k, self.heads), split_heads(v, self.heads)
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, causal: bool = False) -> Tensor:
-        # softmax(q k^T / sqrt(S)) v with disallowed keys at -inf, in a fused kernel; (B, H, T, S).
+        # softmax(q k^T / sqrt(S) + bias) v with disallowed keys at -inf, in a fused kernel; (B, H, T, S).
+        # ``allowed`` is either boolean or an additive float bias (relative positions), which
+        # the kernel wants in the queries' dtype (bfloat16 under autocast).
+        if allowed is not None and allowed.is_floating_point():
+            allowed = allowed.to(q.dtype)
         y = F.scaled_dot_product_attention(
             q,
             k,
@@ -98,13 +109,19 @@ class SelfAttention(nn.Module):
         return self.attend(*self.project(x), allowed, causal)
 
     def step(
-        self, x: Tensor, past_k: Tensor, past_v: Tensor, order: Tensor | None = None
+        self,
+        x: Tensor,
+        past_k: Tensor,
+        past_v: Tensor,
+        order: Tensor | None = None,
+        bias: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 1, C), past keys and values (N', H, t, S) -> output (N, 1, C), keys and values
-        (N, H, t + 1, S). Row i continues past row ``order[i]`` ((N,) long; None: row i)."""
+        (N, H, t + 1, S). Row i continues past row ``order[i]`` ((N,) long; None: row i).
+        ``bias`` (1, H, 1, t + 1): relative position biases of the new position, if any."""
         q, k, v = self.project(x)
         k, v = extend(past_k, k, order), extend(past_v, v, order)
-        return self.attend(q, k, v, None), k, v  # the new position may read every cached one
+        return self.attend(q, k, v, bias), k, v  # the new position may read every cached one
 
 
 def extend(past: Tensor, new: Tensor, order: Tensor | None) -> Tensor:
@@ -203,8 +220,12 @@ class DecoderBlock(nn.Module):
         self.ln_3 = nn.LayerNorm(config.d_model)
         self.ff = FeedForward(config)
 
-    def forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
-        x = x + self.attn(self.ln_1(x), None, causal=True)
+    def forward(
+        self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor, bias: Tensor | None = None
+    ) -> Tensor:
+        """``bias`` (1, H, L, L): causal relative position biases, -inf above the diagonal; None:
+        plain causal attention."""
+        x = x + self.attn(self.ln_1(x), bias, causal=bias is None)
         return self._cross_and_feed_forward(x, keys, values, allowed)
 
     def step(
@@ -216,11 +237,12 @@ class DecoderBlock(nn.Module):
         values: Tensor,
         allowed: Tensor,
         order: Tensor | None = None,
+        bias: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """x (N, 1, C); keys, values and allowed of S sources, S dividing N, each source's N / S
-        rows in a block; ``order`` as in :meth:`SelfAttention.step` -> (N, 1, C) and the
-        self-attention keys and values (N, H, t + 1, S)."""
-        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v, order)
+        rows in a block; ``order`` and ``bias`` as in :meth:`SelfAttention.step` -> (N, 1, C)
+        and the self-attention keys and values (N, H, t + 1, S)."""
+        attended, past_k, past_v = self.attn.step(self.ln_1(x), past_k, past_v, order, bias)
         return self._cross_and_feed_forward(x + attended, keys, values, allowed), past_k, past_v
 
     def _cross_and_feed_forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
@@ -247,12 +269,11 @@ def sinusoidal_positions(length: int, width: int) -> Tensor:
 
 
 class Positions(nn.Module):
-    """Positional vectors: ``forward(length, offset=0) -> (length, C)`` for positions offset, offset + 1, …"""
+    """Absolute positional vectors: ``forward(length, offset=0) -> (length, C)`` for positions
+    offset, offset + 1, …"""
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
-        if config.position not in POSITIONS:
-            raise ConfigError(f"backbone.position={config.position!r} is not one of {', '.join(POSITIONS)}")
         self.config = config
         if config.position == "learned":
             self.embedding = nn.Embedding(config.max_length, config.d_model)
@@ -277,7 +298,63 @@ class Positions(nn.Module):
         return self.sinusoids[offset:end]
 
 
+def relative_buckets(offset: Tensor, buckets: int, max_distance: int, bidirectional: bool) -> Tensor:
+    """Key-minus-query offsets (any shape, long) -> their buckets in [0, buckets), same shape.
+
+    Bidirectional: half the buckets for keys before the query, half for keys at or after it;
+    causal: all of them for keys at or before it (later keys get bucket 0, and are masked
+    anyway). Within a direction the first half of the buckets hold distances 0, 1, 2, … one
+    each; the second half split the distances up to ``max_distance`` evenly in log space, so
+    that "3 or 4 words away" stays precise while "40 or 41" need not; farther is the last bucket.
+    """
+    if bidirectional:
+        buckets //= 2
+        base = (offset > 0).long() * buckets  # keys after the query use the upper half
+        distance = offset.abs()
+    else:
+        base = torch.zeros_like(offset)
+        distance = (-offset).clamp(min=0)
+    exact = buckets // 2
+    # log(d / exact) / log(max_distance / exact) runs from 0 at d = exact to 1 at max_distance.
+    scale = (buckets - exact) / math.log(max_distance / exact)
+    logarithmic = exact + (torch.log(distance.clamp(min=exact).float() / exact) * scale).long()
+    return base + torch.where(distance < exact, distance, logarithmic.clamp(max=buckets - 1))
+
+
+class RelativePositionBias(nn.Module):
+    """Learned attention biases for relative positions (T5's, Raffel et al. 2020), shared by all blocks.
+
+    ``forward(queries, keys, offset=0) -> (1, H, queries, keys)`` float: the bias of head h for
+    the query at position ``offset + i`` and the key at position j, ``b[bucket(j - offset - i), h]``.
+    Causal biases are -inf at keys after their query, so they also serve as the causal mask.
+    """
+
+    def __init__(self, config: TransformerConfig, bidirectional: bool):
+        super().__init__()
+        self.config, self.bidirectional = config, bidirectional
+        self.bias = nn.Embedding(config.relative_buckets, config.heads)  # (buckets, H)
+
+    def forward(self, queries: int, keys: int, offset: int = 0) -> Tensor:
+        device = self.bias.weight.device
+        query = torch.arange(offset, offset + queries, device=device)[:, None]
+        key = torch.arange(keys, device=device)[None, :]
+        buckets = relative_buckets(
+            key - query, self.config.relative_buckets, self.config.relative_max_distance, self.bidirectional
+        )
+        bias = self.bias(buckets).permute(2, 0, 1).unsqueeze(0)  # (queries, keys, H) -> (1, H, queries, keys)
+        if not self.bidirectional:
+            bias = bias.masked_fill(key > query, float("-inf"))
+        return bias
+
+
 def check_config(config: TransformerConfig) -> None:
+    if config.position not in POSITIONS:
+        raise ConfigError(f"backbone.position={config.position!r} is not one of {', '.join(POSITIONS)}")
+    if config.position == "relative" and not 4 <= config.relative_buckets < config.relative_max_distance:
+        raise ConfigError(
+            f"backbone.relative_buckets={config.relative_buckets} must be at least 4 and below "
+            f"backbone.relative_max_distance={config.relative_max_distance}"
+        )
     if config.d_model % config.heads:
         raise ConfigError(
             f"backbone.d_model={config.d_model} must be a multiple of backbone.heads={config.heads}"
@@ -331,7 +408,9 @@ class TransformerEncoder(Encoder):
         # output softmax and so start small; ours are projected by a layer of their own, which
         # learns whatever scale suits the positional signal.
         self.input = nn.Linear(input_dim, config.d_model)
-        self.positions = Positions(config)
+        relative = config.position == "relative"
+        self.positions = None if relative else Positions(config)
+        self.relative = RelativePositionBias(config, bidirectional=True) if relative else None
         self.dropout = Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)  # pre-LN leaves the residual stream unnormalised
@@ -348,8 +427,13 @@ class TransformerEncoder(Encoder):
     def forward(self, inputs: Tensor, mask: Tensor) -> Tensor:
         # Each query may attend to the real keys of its row. Padding queries attend to real keys
         # too, so their states stay finite.
-        allowed = allowed_keys(mask)
-        x = self.input(inputs) + self.positions(inputs.size(1))  # (B, T, C)
+        allowed = allowed_keys(mask)  # (B, 1, 1, T)
+        x = self.input(inputs)  # (B, T, C)
+        T = x.size(1)
+        if self.relative is not None:  # positions enter as biases on the scores: (B, H, T, T)
+            allowed = self.relative(T, T).masked_fill(~allowed, float("-inf"))
+        else:
+            x = x + self.positions(T)
         x = self.dropout(x)
         for block in self.blocks:
             x = block(x, allowed)
@@ -374,7 +458,9 @@ class TransformerDecoder(Decoder):
         self.config = config
         self.input_dim = self.output_dim = config.d_model
         self.max_length = config.max_length if config.position == "learned" else None
-        self.positions = Positions(config)
+        relative = config.position == "relative"
+        self.positions = None if relative else Positions(config)
+        self.relative = RelativePositionBias(config, bidirectional=False) if relative else None
         self.dropout = Dropout(config.dropout)
         self.blocks = nn.ModuleList(DecoderBlock(config, memory_dim) for _ in range(config.layers))
         self.ln_f = nn.LayerNorm(config.d_model)
@@ -382,9 +468,11 @@ class TransformerDecoder(Decoder):
 
     def forward(self, inputs: Tensor, memory: Tensor, memory_mask: Tensor) -> Tensor:
         allowed = allowed_keys(memory_mask)
-        x = self.dropout(inputs + self.positions(inputs.size(1)))  # (B, L, C)
+        L = inputs.size(1)
+        bias = self.relative(L, L) if self.relative is not None else None  # (1, H, L, L), causal
+        x = self.dropout(inputs if bias is not None else inputs + self.positions(L))  # (B, L, C)
         for block in self.blocks:
-            x = block(x, *block.cross.memory_keys_values(memory), allowed)
+            x = block(x, *block.cross.memory_keys_values(memory), allowed, bias)
         return self.ln_f(x)
 
     def start(self, memory: Tensor, memory_mask: Tensor) -> dict[str, Any]:
@@ -408,7 +496,13 @@ class TransformerDecoder(Decoder):
         self, inputs: Tensor, memory: Tensor, memory_mask: Tensor, cache: dict[str, Any]
     ) -> tuple[Tensor, dict[str, Any]]:
         position, rows = cache["position"], cache["rows"]
-        x = self.dropout(inputs.unsqueeze(1) + self.positions(1, offset=position))  # (N, 1, C)
+        x = inputs.unsqueeze(1)  # (N, 1, C)
+        bias = None
+        if self.relative is not None:  # the new position against itself and every cached one
+            bias = self.relative(1, position + 1, offset=position)  # (1, H, 1, position + 1)
+        else:
+            x = x + self.positions(1, offset=position)
+        x = self.dropout(x)
         sources = cache["allowed"].size(0)
         group = rows.numel() // sources
         # When the rows are the sources' hypotheses in blocks (beam search: K per source, in
@@ -424,7 +518,7 @@ class TransformerDecoder(Decoder):
             allowed = cache["allowed"]
             if not grouped:  # each row its own copy of its source's keys and values
                 keys, values, allowed = (t.index_select(0, rows) for t in (keys, values, allowed))
-            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, allowed, cache["order"])
+            x, past_k, past_v = block.step(x, past_k, past_v, keys, values, allowed, cache["order"], bias)
             past.append((past_k, past_v))
         return self.ln_f(x).squeeze(1), {**cache, "position": position + 1, "self": past, "order": None}
 
@@ -451,7 +545,9 @@ class TransformerDecoder(Decoder):
 class TransformerBackbone(Backbone):
     name = "transformer"
     Config = TransformerConfig
-    description = "Pre-LN Transformer encoder and decoder (KV cache) with sinusoidal or learned positions"
+    description = (
+        "Pre-LN Transformer encoder and decoder (KV cache) with sinusoidal, learned or relative positions"
+    )
 
     @classmethod
     def build_encoder(cls, config: TransformerConfig, input_dim: int) -> TransformerEncoder:

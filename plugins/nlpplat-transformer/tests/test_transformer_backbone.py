@@ -12,7 +12,7 @@ from nlpplat.errors import ConfigError
 from nlpplat.plugins import make_plugin_host
 from nlpplat.registry import build_registry
 from nlpplat_transformer import TransformerBackbone
-from nlpplat_transformer.transformer import sinusoidal_positions
+from nlpplat_transformer.transformer import relative_buckets, sinusoidal_positions
 
 
 def small(**changes):
@@ -20,7 +20,7 @@ def small(**changes):
     return dataclasses.replace(TransformerBackbone.Config(), **{**sizes, **changes})
 
 
-@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+@pytest.mark.parametrize("position", ["sinusoidal", "learned", "relative"])
 def test_conformance(position):
     testing.check_backbone(TransformerBackbone, small(position=position))
 
@@ -78,6 +78,51 @@ def test_sinusoidal_positions_follow_the_formula():
     assert sinusoidal_positions(3, 7).shape == (3, 7)  # odd widths work
 
 
+def test_relative_buckets_are_exact_near_and_logarithmic_far():
+    offsets = torch.arange(-200, 201)
+    both = relative_buckets(offsets, buckets=32, max_distance=128, bidirectional=True)
+    before, after = both[offsets <= 0].flip(0), both[offsets > 0]  # each by distance
+    assert before[:8].tolist() == list(range(8))  # distances 0-7 one bucket each
+    assert after[:7].tolist() == list(range(17, 24))  # keys after the query: the upper half
+    assert (before.diff() >= 0).all() and (after.diff() >= 0).all()
+    assert set(before[8:].tolist()) == set(range(8, 16))  # 8 log-spaced buckets up to 128 …
+    assert before[127:].eq(15).all() and after[127:].eq(31).all()  # … and one for all beyond
+    causal = relative_buckets(offsets, buckets=32, max_distance=128, bidirectional=False)
+    assert causal[offsets <= 0].flip(0)[:16].tolist() == list(range(16))
+    assert causal.max() == 31 and causal[offsets > 0].eq(0).all()
+
+
+def test_relative_attention_adds_the_bias_of_each_offset():
+    """softmax(q k^T / sqrt(S) + b[bucket(j - i)]) v, written out, is what the encoder's first block computes."""
+    torch.manual_seed(0)
+    config = small(position="relative", relative_buckets=8, relative_max_distance=16)
+    encoder = TransformerBackbone.build_encoder(config, input_dim=8).eval()
+    torch.nn.init.normal_(encoder.relative.bias.weight)  # biases large enough to matter
+    B, T, C, H = 1, 12, config.d_model, config.heads
+    x = torch.randn(B, T, C)
+    q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in encoder.blocks[0].attn.qkv(x).split(C, dim=2))
+    scores = q @ k.transpose(-2, -1) / math.sqrt(C // H)  # (B, H, T, T)
+    for i in range(T):
+        for j in range(T):
+            bucket = relative_buckets(torch.tensor(j - i), 8, 16, bidirectional=True)
+            scores[0, :, i, j] += encoder.relative.bias.weight[bucket]
+    y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+    bias = encoder.relative(T, T)
+    torch.testing.assert_close(encoder.blocks[0].attn(x, bias), encoder.blocks[0].attn.proj(y))
+
+
+def test_relative_positions_add_no_vector_to_the_inputs():
+    """A sequence of identical tokens gives identical states: position reaches attention only as a
+    function of offsets, and with every key alike no offset can tell the queries apart."""
+    encoder = TransformerBackbone.build_encoder(small(position="relative"), input_dim=8).eval()
+    inputs = torch.randn(1, 1, 8).expand(1, 6, 8)
+    states = encoder(inputs, torch.ones(1, 6, dtype=torch.bool))
+    torch.testing.assert_close(states, states[:, :1].expand_as(states))
+    sinusoidal = TransformerBackbone.build_encoder(small(), input_dim=8).eval()
+    states = sinusoidal(inputs, torch.ones(1, 6, dtype=torch.bool))
+    assert not torch.allclose(states, states[:, :1].expand_as(states))
+
+
 def test_sinusoids_are_not_saved():
     encoder = TransformerBackbone.build_encoder(small(), input_dim=8)
     assert not any("sinusoid" in key for key in encoder.state_dict())
@@ -86,7 +131,15 @@ def test_sinusoids_are_not_saved():
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"), [({"heads": 5}, "multiple of backbone.heads"), ({"position": "rotary"}, "rotary")]
+    ("changes", "message"),
+    [
+        ({"heads": 5}, "multiple of backbone.heads"),
+        ({"position": "rotary"}, "rotary"),
+        (
+            {"position": "relative", "relative_buckets": 64, "relative_max_distance": 64},
+            "relative_max_distance",
+        ),
+    ],
 )
 def test_invalid_configs_are_explained(changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -108,7 +161,7 @@ def test_installed_entry_point_registers_the_backbone(monkeypatch):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("position", ["sinusoidal", "learned"])
+@pytest.mark.parametrize("position", ["sinusoidal", "learned", "relative"])
 def test_conformance_on_cuda(position):
     testing.check_backbone(TransformerBackbone, small(position=position), device="cuda")
 
