@@ -48,9 +48,10 @@ class TransformerConfig:
     # offset between query and key to its attention scores (Shaw et al., 2018; Raffel et al., 2020).
     position: str = "sinusoidal"
     max_length: int = 512  # longest sequence with learned positions; sinusoids are precomputed this far
-    # Relative positions: offsets below relative_buckets / 4 (per direction) each get a bucket of
-    # their own, larger ones share log-spaced buckets up to relative_max_distance, beyond which
-    # all offsets are alike. T5's values: exact up to 7 either way, where most of syntax lies.
+    # Relative positions: distances below relative_buckets / 4 each get a bucket of their own in
+    # either direction (below / 2 in the causal decoder, which sees one direction), larger ones
+    # share log-spaced buckets up to relative_max_distance, beyond which all are alike. T5's
+    # values: the encoder is exact up to 7 words either way, where most of syntax lies.
     relative_buckets: int = 32
     relative_max_distance: int = 128
 
