@@ -42,6 +42,26 @@ def test_config_validation() -> None:
             SRLConfig(**bad)
 
 
+def test_run_defaults_per_backbone_sit_below_the_users_settings() -> None:
+    from nlpplat.config import resolve
+    from nlpplat.training import default_registry
+
+    registry = default_registry()
+
+    def resolved(backbone: str, *assignments: dict):
+        return resolve(registry, [{"run": {"task": "srl", "backbone": backbone}}, *assignments])
+
+    lstm, rnn, transformer = resolved("lstm"), resolved("rnn"), resolved("transformer")
+    assert (lstm.train.schedule, rnn.train.schedule, transformer.train.schedule) == (
+        "linear",
+        "inverse_sqrt",
+        "linear",
+    )
+    assert transformer.backbone.layers == 2
+    assert resolved("transformer", {"backbone": {"layers": 3}}).backbone.layers == 3
+    assert resolved("rnn", {"train": {"schedule": "linear"}}).train.schedule == "linear"
+
+
 def test_one_identification_instance_per_sentence_then_one_per_predicate(task_and_examples) -> None:
     task, examples = task_and_examples
     assert [(e.sentence.tokens[0], e.position, e.frame) for e in examples] == [
