@@ -302,7 +302,7 @@ class Positions(nn.Module):
 def relative_buckets(offset: Tensor, buckets: int, max_distance: int, bidirectional: bool) -> Tensor:
     """Key-minus-query offsets (any shape, long) -> their buckets in [0, buckets), same shape.
 
-    Bidirectional: half the buckets for keys before the query, half for keys at or after it;
+    Bidirectional: half the buckets for keys at or before the query, half for keys after it;
     causal: all of them for keys at or before it (later keys get bucket 0, and are masked
     anyway). Within a direction the first half of the buckets hold distances 0, 1, 2, … one
     each; the second half split the distances up to ``max_distance`` evenly in log space, so
@@ -317,8 +317,11 @@ def relative_buckets(offset: Tensor, buckets: int, max_distance: int, bidirectio
         distance = (-offset).clamp(min=0)
     exact = buckets // 2
     # log(d / exact) / log(max_distance / exact) runs from 0 at d = exact to 1 at max_distance.
+    # Some distances land exactly on a bucket's boundary (16, 32 and 64 with the defaults);
+    # the margin keeps a last-bit difference between devices' log from moving them down one.
     scale = (buckets - exact) / math.log(max_distance / exact)
-    logarithmic = exact + (torch.log(distance.clamp(min=exact).float() / exact) * scale).long()
+    position = torch.log(distance.clamp(min=exact).float() / exact) * scale
+    logarithmic = exact + (position + 1e-4).long()
     return base + torch.where(distance < exact, distance, logarithmic.clamp(max=buckets - 1))
 
 

@@ -92,6 +92,32 @@ def test_relative_buckets_are_exact_near_and_logarithmic_far():
     assert causal.max() == 31 and causal[offsets > 0].eq(0).all()
 
 
+def bucket_in_integers(distance: int, buckets: int, max_distance: int) -> int:
+    """The bucket of one direction, with no floating point: distance d >= exact falls in
+    exact + k for the largest k with (d / exact)^m >= (max_distance / exact)^k, m = buckets - exact."""
+    exact, m = buckets // 2, buckets - buckets // 2
+    if distance < exact:
+        return distance
+    k = max(k for k in range(m + 1) if distance**m * exact**k >= max_distance**k * exact**m)
+    return min(exact + k, buckets - 1)
+
+
+@pytest.mark.parametrize(("buckets", "max_distance"), [(32, 128), (16, 64), (8, 16)])
+def test_relative_buckets_match_the_formula_in_exact_arithmetic(buckets: int, max_distance: int):
+    distances = torch.arange(0, 2 * max_distance)
+    both = relative_buckets(-distances, buckets, max_distance, bidirectional=True)
+    after = relative_buckets(distances[1:], buckets, max_distance, bidirectional=True)
+    causal = relative_buckets(-distances, buckets, max_distance, bidirectional=False)
+    half = buckets // 2
+    for d in distances.tolist():
+        assert both[d] == bucket_in_integers(d, half, max_distance), d
+        assert causal[d] == bucket_in_integers(d, buckets, max_distance), d
+        if d:
+            assert after[d - 1] == half + bucket_in_integers(d, half, max_distance), d
+    if (buckets, max_distance) == (32, 128):  # the boundaries that a last-bit error would move
+        assert both[[16, 32, 64]].tolist() == [10, 12, 14]
+
+
 def test_relative_attention_adds_the_bias_of_each_offset():
     """softmax(q k^T / sqrt(S) + b[bucket(j - i)]) v, written out, is what the encoder's first block computes."""
     torch.manual_seed(0)
@@ -112,8 +138,9 @@ def test_relative_attention_adds_the_bias_of_each_offset():
 
 
 def test_relative_positions_add_no_vector_to_the_inputs():
-    """A sequence of identical tokens gives identical states: position reaches attention only as a
-    function of offsets, and with every key alike no offset can tell the queries apart."""
+    """A sequence of identical tokens gives identical states: every key then carries the same
+    value, so however the biases weigh the keys each query averages the same vector, and only a
+    position vector added to the inputs could tell the tokens apart (as the sinusoids do)."""
     encoder = TransformerBackbone.build_encoder(small(position="relative"), input_dim=8).eval()
     inputs = torch.randn(1, 1, 8).expand(1, 6, 8)
     states = encoder(inputs, torch.ones(1, 6, dtype=torch.bool))
