@@ -12,11 +12,13 @@ from torch import nn
 
 from nlpplat import Encoder
 from nlpplat.cli import cli
+from nlpplat.config import resolve
 from nlpplat.embeddings import EmbeddingConfig, TokenVocab
 from nlpplat.errors import ConfigError
 from nlpplat.evaluation import predict
 from nlpplat.model import Collator, build_model
 from nlpplat.testing import LinearBackbone, LinearConfig
+from nlpplat.training import default_registry
 from nlpplat_srl.instances import Frame, Predicates, gold
 from nlpplat_srl.senses import SenseInventory
 from nlpplat_srl.task import IDENTIFY, MARKED, NO_HEAD, UNSCORED, SRLConfig, SRLTask
@@ -43,9 +45,6 @@ def test_config_validation() -> None:
 
 
 def test_run_defaults_per_backbone_sit_below_the_users_settings() -> None:
-    from nlpplat.config import resolve
-    from nlpplat.training import default_registry
-
     registry = default_registry()
 
     def resolved(backbone: str, *assignments: dict):

@@ -320,8 +320,8 @@ def relative_buckets(offset: Tensor, buckets: int, max_distance: int, bidirectio
     # Some distances land exactly on a bucket's boundary (16, 32 and 64 with the defaults);
     # the margin keeps a last-bit difference between devices' log from moving them down one.
     scale = (buckets - exact) / math.log(max_distance / exact)
-    position = torch.log(distance.clamp(min=exact).float() / exact) * scale
-    logarithmic = exact + (position + 1e-4).long()
+    past_exact = torch.log(distance.clamp(min=exact).float() / exact) * scale  # buckets beyond the exact ones
+    logarithmic = exact + (past_exact + 1e-4).long()
     return base + torch.where(distance < exact, distance, logarithmic.clamp(max=buckets - 1))
 
 
