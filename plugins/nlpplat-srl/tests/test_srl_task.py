@@ -56,7 +56,7 @@ def test_run_defaults_per_backbone_sit_below_the_users_settings() -> None:
         "inverse_sqrt",
         "linear",
     )
-    assert transformer.backbone.layers == 2
+    assert transformer.backbone.layers == 1
     assert resolved("transformer", {"backbone": {"layers": 3}}).backbone.layers == 3
     assert resolved("rnn", {"train": {"schedule": "linear"}}).train.schedule == "linear"
 
