@@ -56,9 +56,10 @@ def test_run_defaults_per_backbone_sit_below_the_users_settings() -> None:
         "inverse_sqrt",
         "linear",
     )
-    assert transformer.backbone.layers == 1
+    assert (lstm.backbone.layers, rnn.backbone.layers, transformer.backbone.layers) == (2, 1, 1)
     assert resolved("transformer", {"backbone": {"layers": 3}}).backbone.layers == 3
     assert resolved("rnn", {"train": {"schedule": "linear"}}).train.schedule == "linear"
+    assert resolved("rnn", {"train": {"schedule": "linear"}}).backbone.layers == 1
 
 
 def test_one_identification_instance_per_sentence_then_one_per_predicate(task_and_examples) -> None:
