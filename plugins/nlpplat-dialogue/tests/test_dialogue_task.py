@@ -15,6 +15,7 @@ from dialogue_samples import SAMPLE, write_dailydialog
 import nlpplat_dialogue.plugin
 from nlpplat import testing
 from nlpplat.cli import cli
+from nlpplat.config import resolve
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.inference import evaluate_run
 from nlpplat.runs import load_run
@@ -74,6 +75,20 @@ def test_plugin_registers_both_tasks_their_datasets_and_chat() -> None:
     )
     for spec in DATASETS:
         testing.check_dataset_spec(spec, DialogueTask if spec.task == "dialogue" else DialogueActTask)
+
+
+def test_the_plain_command_trains_the_measured_models_and_the_user_overrides_them() -> None:
+    registry = default_registry()
+
+    def resolved(task: str, backbone: str, *assignments: dict):
+        return resolve(registry, [{"run": {"task": task, "backbone": backbone}}, *assignments])
+
+    transformer, lstm = resolved("dialogue", "transformer"), resolved("dialogue", "lstm")
+    assert (transformer.backbone.layers, transformer.backbone.dropout) == (2, 0.1)
+    assert (lstm.backbone.dropout, lstm.train.schedule) == (0.1, "linear")
+    assert resolved("dialogue", "transformer", {"backbone": {"layers": 4}}).backbone.layers == 4
+    # The act classifier was measured with the backbones' own settings and keeps them.
+    assert resolved("dialogue-act", "transformer").backbone.layers == 4
 
 
 def test_demo_dataset_conforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
