@@ -25,6 +25,7 @@ import datetime
 import os
 import signal
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -43,6 +44,8 @@ T = TypeVar("T")
 # Long enough for the leader's dev evaluation (generation can take minutes) while the
 # others wait in the next collective.
 TIMEOUT = datetime.timedelta(hours=2)
+# Once every worker has reported, leaving is a barrier and a teardown: seconds at most.
+LEAVING_TIME = 60.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     before the others notice the broken group; a user error (:class:`NlpplatError`) is
     then raised here with its message, an immediate stop (a second Ctrl-C, or one before
     training began) as :class:`KeyboardInterrupt`, any other error with its traceback above.
+    A worker that fails while shutting down, after its report, only earns a warning: its
+    work is done, and the leader's result stands.
     """
     context = mp.get_context("spawn")
     reader, writer = context.Pipe(duplex=False)
@@ -160,17 +165,28 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
 
     previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
     reports: list[Report] = []
+    crashed_leaving: list[tuple[int, str]] = []  # after their report: the run's outcome stands
     try:
         pending = {process.sentinel: rank for rank, process in enumerate(workers)}
         while pending and not any(report.fatal for report in reports):
-            for ready in wait([*pending, reader]):
+            finished = {report.rank for report in reports} == set(range(processes))
+            ready_ones = wait([*pending, reader], timeout=LEAVING_TIME if finished else None)
+            if not ready_ones:  # every worker reported, and one is stuck leaving: stop it below
+                crashed_leaving.extend((rank, "did not exit") for rank in sorted(pending.values()))
+                break
+            for ready in ready_ones:
                 if ready is reader:
                     reports.extend(_receive(reader))
                     continue
                 rank = pending.pop(ready)
                 workers[rank].join()
-                if workers[rank].exitcode != 0:
-                    reports.append(Report(rank, FAILURE, f"exit code {workers[rank].exitcode}"))
+                code = workers[rank].exitcode
+                if code != 0:
+                    reports.extend(_receive(reader))  # its report may still be in the pipe
+                    if any(report.rank == rank for report in reports):
+                        crashed_leaving.append((rank, f"exit code {code}"))
+                    else:
+                        reports.append(Report(rank, FAILURE, f"exit code {code}"))
         # After a failure the others wait in a collective: stop them, before the one that
         # failed (they would fail on its closed connections, each with its own traceback).
         failed = {report.rank for report in reports if report.fatal}
@@ -185,6 +201,15 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
             signal.signal(number, handler)
         reader.close()
     errors = sorted((report for report in reports if report.kind != RESULT), key=lambda report: report.rank)
+    if crashed_leaving and not any(report.fatal for report in reports):
+        # Its work was done and reported, and the leader saved the run: failing the command
+        # now would send the user to rerun a run that is complete. Say so, without hiding it.
+        for rank, how in crashed_leaving:
+            print(
+                f"warning: training process {rank} of {processes} failed while shutting down ({how}), "
+                "after it had finished its work",
+                file=sys.stderr,
+            )
     if errors:
         error = min(errors, key=lambda report: report.kind == FAILURE)  # a message before an exit code
         if error.kind == STOPPED:
@@ -265,8 +290,17 @@ def _run_worker(
             time.sleep(60)
     # Leave together: one that tears its connections down while another still uses them
     # can abort that one (seen with gloo, once the leader finished a run alone).
-    dist.barrier()
-    dist.destroy_process_group()
+    try:
+        dist.barrier()
+        dist.destroy_process_group()
+    except Exception:  # a worker that crashed while leaving: the launcher reports it
+        os._exit(1)
+    # Then skip the interpreter's finalization: torch's native threads can still abort a
+    # process there ("terminate called without an active exception", seen once in CI on a
+    # worker after a finished run), and there is nothing left to clean up.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _receive(reader: Any) -> list[Report]:

@@ -102,3 +102,22 @@ def test_a_worker_stopped_at_once_stops_all_without_a_traceback(capfd: pytest.Ca
         distributed.launch(stopped_in_the_second_worker, 2)
     assert time.perf_counter() - start < 60
     assert "Traceback" not in capfd.readouterr().err
+
+
+def aborts_while_leaving() -> str:
+    """Worker 1 aborts after its report, while it waits to leave, as torch's teardown once did."""
+    rank = distributed.current().rank
+    if rank == 1:
+        threading.Timer(1.0, os.abort).start()
+    else:
+        time.sleep(3)  # worker 1 is waiting in the barrier when it aborts
+    return f"done by {rank}"
+
+
+def test_a_worker_that_fails_after_finishing_its_work_leaves_the_run_complete(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    assert distributed.launch(aborts_while_leaving, 2) == "done by 0"
+    errors = capfd.readouterr().err
+    assert "training process 1 of 2 failed while shutting down (exit code -6)" in errors
+    assert "Traceback" not in errors
