@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nlpplat import __version__
-from nlpplat.errors import NlpplatError
+from nlpplat.errors import NlpplatError, show_data_warnings_in_one_line
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -82,6 +82,7 @@ class NlpplatGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """nlpplat: train, compare and ship NLP models built from plugins."""
     ctx.ensure_object(Context)
+    show_data_warnings_in_one_line()
 
 
 def _registry(ctx: click.Context) -> Any:

@@ -37,7 +37,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from nlpplat.errors import NlpplatError
+from nlpplat.errors import NlpplatError, show_data_warnings_in_one_line
 
 T = TypeVar("T")
 
@@ -265,6 +265,7 @@ def _run_worker(
     rank: int, size: int, port: int, channel: _Channel, worker: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
     os.setpgrp()  # signals come from the launcher only, once (see the module docstring)
+    show_data_warnings_in_one_line()  # as the CLI that started it does
     backend = "gloo"
     if torch.cuda.is_available():
         # CUDA tensors (the gradients) through NCCL, the CPU ones (Group.agree) through gloo.

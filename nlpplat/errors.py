@@ -1,14 +1,18 @@
-"""User-facing errors.
+"""User-facing errors and warnings.
 
 Everything a user can cause (a misspelt name, a malformed file, missing data) raises a
 subclass of :class:`NlpplatError`. The CLI prints ``str(error)`` as one line on stderr
-and exits with status 1; any other exception is a bug and keeps its traceback.
+and exits with status 1; any other exception is a bug and keeps its traceback. Input
+that is kept, but not all of it as given, is a :class:`DataWarning`, also one line.
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterable
 from os import PathLike
+from typing import Any, TextIO
 
 
 class NlpplatError(Exception):
@@ -44,3 +48,30 @@ class ConfigError(NlpplatError):
 
 class MissingDataError(NlpplatError):
     """A dataset that is not available locally and cannot be downloaded."""
+
+
+class DataWarning(UserWarning):
+    """Input data that is used, but not all of it as given; the message locates it (``file:line``)."""
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> Any:
+    if issubclass(category, DataWarning):  # about the user's file, not about our code line
+        print(f"warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+def show_data_warnings_in_one_line() -> None:
+    """Print every :class:`DataWarning` as ``warning: message`` on stderr, without the source
+    line Python adds (which would point into our reader, not at the user's data)."""
+    warnings.showwarning = _show_warning

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from nlpplat.cli import cli
+from nlpplat.errors import DataWarning
 from nlpplat.leaderboard import Leaderboard
 
 
@@ -111,6 +113,14 @@ def test_malformed_data_is_reported_with_file_and_line(tmp_path: Path) -> None:
     )
     assert code == 1
     assert err.startswith(f"Error: {bad}:2: ") and "Traceback" not in err
+
+
+def test_a_data_warning_is_one_line_naming_the_data(capsys: pytest.CaptureFixture[str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert invoke("tasks")[0] == 0  # the CLI sets the format for the rest of the process
+        warnings.warn("data.txt:3: an odd line, kept", DataWarning, stacklevel=1)
+    assert capsys.readouterr().err == "warning: data.txt:3: an odd line, kept\n"  # no code line
 
 
 def test_listing_commands(demo_run: Path) -> None:

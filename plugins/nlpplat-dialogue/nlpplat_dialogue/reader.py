@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlpplat.errors import DataError
+from nlpplat.errors import DataError, DataWarning
 from nlpplat.io import numbered_lines
 
 ACTS = ("inform", "question", "directive", "commissive")  # DailyDialog's codes 1-4, in order
@@ -96,9 +96,12 @@ def _read_dailydialog(path: Path) -> list[Dialogue]:
                 acts = None
         dialogues.append(Dialogue(turns, None, acts, str(path), number))
     if unlabelled:
+        dialogues_word = "dialogue" if len(unlabelled) == 1 else "dialogues"
         warnings.warn(
-            f"{len(unlabelled)} dialogues whose act count differs from their utterance count keep their "
-            f"text but not their acts: {', '.join(unlabelled[:5])}" + (" …" if len(unlabelled) > 5 else ""),
+            f"acts left out (the text is kept) for {len(unlabelled)} {dialogues_word} whose act count "
+            f"differs from the utterance count: {', '.join(unlabelled[:5])}"
+            + (" …" if len(unlabelled) > 5 else ""),
+            DataWarning,
             stacklevel=3,
         )
     return dialogues

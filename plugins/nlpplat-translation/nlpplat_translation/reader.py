@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlpplat.errors import DataError
+from nlpplat.errors import DataError, DataWarning
 from nlpplat.io import numbered_lines
 
 
@@ -101,8 +101,10 @@ def read_pairs(
                 )
         pairs.append(Pair(source_text, target_text, str(source_file), line))
     if empty:
+        sides = "side" if len(empty) == 1 else "sides"
         warnings.warn(
-            f"{len(empty)} empty sides, kept: {', '.join(empty[:5])}" + (" …" if len(empty) > 5 else ""),
+            f"{len(empty)} empty {sides}, kept: {', '.join(empty[:5])}" + (" …" if len(empty) > 5 else ""),
+            DataWarning,
             stacklevel=2,
         )
     return pairs

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from translation_samples import SOURCES, TARGETS
 
-from nlpplat.errors import DataError
+from nlpplat.errors import DataError, DataWarning
 from nlpplat_translation.reader import language_files, read_pairs
 
 
@@ -70,7 +70,7 @@ def test_empty_sides_are_errors_naming_their_file_or_kept_with_a_warning(sample:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=rf"^{target}:2: the de side is empty"):
         read_pairs(sample, "en", "de")
-    with pytest.warns(UserWarning, match=rf"1 empty sides, kept: {target}:2"):
+    with pytest.warns(DataWarning, match=rf"1 empty side, kept: {target}:2"):
         pairs = read_pairs(sample, "en", "de", allow_empty=True)
     assert len(pairs) == len(SOURCES) and pairs[1].target.strip() == ""
 
