@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import os
 import signal
 import socket
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -37,7 +39,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from nlpplat.errors import NlpplatError, show_data_warnings_in_one_line
+from nlpplat.errors import DataWarning, NlpplatError, show_data_warnings_in_one_line
 
 T = TypeVar("T")
 
@@ -165,14 +167,17 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
 
     previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
     reports: list[Report] = []
-    crashed_leaving: list[tuple[int, str]] = []  # after their report: the run's outcome stands
+    failed_leaving: list[tuple[int, str]] = []  # after their report: the run's outcome stands
     try:
         pending = {process.sentinel: rank for rank, process in enumerate(workers)}
+        leave_by = math.inf  # once every worker has reported: when the last must have left
         while pending and not any(report.fatal for report in reports):
-            finished = {report.rank for report in reports} == set(range(processes))
-            ready_ones = wait([*pending, reader], timeout=LEAVING_TIME if finished else None)
-            if not ready_ones:  # every worker reported, and one is stuck leaving: stop it below
-                crashed_leaving.extend((rank, "did not exit") for rank in sorted(pending.values()))
+            if leave_by == math.inf and {report.rank for report in reports} == set(range(processes)):
+                leave_by = time.monotonic() + LEAVING_TIME
+            timeout = None if leave_by == math.inf else max(0.0, leave_by - time.monotonic())
+            ready_ones = wait([*pending, reader], timeout=timeout)
+            if not ready_ones:  # one is stuck leaving (the others may wait for it): stop them below
+                failed_leaving.extend((rank, "did not exit") for rank in sorted(pending.values()))
                 break
             for ready in ready_ones:
                 if ready is reader:
@@ -181,12 +186,13 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
                 rank = pending.pop(ready)
                 workers[rank].join()
                 code = workers[rank].exitcode
-                if code != 0:
-                    reports.extend(_receive(reader))  # its report may still be in the pipe
-                    if any(report.rank == rank for report in reports):
-                        crashed_leaving.append((rank, f"exit code {code}"))
-                    else:
-                        reports.append(Report(rank, FAILURE, f"exit code {code}"))
+                reports.extend(_receive(reader))  # its report may still be in the pipe
+                if not any(report.rank == rank for report in reports):
+                    # Died, or exited (sys.exit in a plugin) without a result: the others
+                    # would wait for it in their next collective.
+                    reports.append(Report(rank, FAILURE, f"exit code {code}, before its report"))
+                elif code != 0:
+                    failed_leaving.append((rank, f"exit code {code}"))
         # After a failure the others wait in a collective: stop them, before the one that
         # failed (they would fail on its closed connections, each with its own traceback).
         failed = {report.rank for report in reports if report.fatal}
@@ -201,10 +207,10 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
             signal.signal(number, handler)
         reader.close()
     errors = sorted((report for report in reports if report.kind != RESULT), key=lambda report: report.rank)
-    if crashed_leaving and not any(report.fatal for report in reports):
+    if failed_leaving and not any(report.fatal for report in reports):
         # Its work was done and reported, and the leader saved the run: failing the command
         # now would send the user to rerun a run that is complete. Say so, without hiding it.
-        for rank, how in crashed_leaving:
+        for rank, how in failed_leaving:
             print(
                 f"warning: training process {rank} of {processes} failed while shutting down ({how}), "
                 "after it had finished its work",
@@ -274,6 +280,8 @@ def _run_worker(
     dist.init_process_group(
         backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size, timeout=TIMEOUT
     )
+    if rank != 0:  # every worker reads the data, the leader speaks for all (as in training)
+        warnings.filterwarnings("ignore", category=DataWarning)
     try:
         report = Report(rank, RESULT, worker(*args))
     except NlpplatError as error:
@@ -294,7 +302,10 @@ def _run_worker(
     try:
         dist.barrier()
         dist.destroy_process_group()
-    except Exception:  # a worker that crashed while leaving: the launcher reports it
+    except BaseException as error:  # another crashed while leaving (or a late Ctrl-C)
+        reason = str(error).strip().split("\n")[0] or type(error).__name__
+        print(f"training process {rank} of {size}: leaving the group failed: {reason}", file=sys.stderr)
+        sys.stderr.flush()
         os._exit(1)
     # Then skip the interpreter's finalization: torch's native threads can still abort a
     # process there ("terminate called without an active exception", seen once in CI on a

@@ -8,7 +8,9 @@ import os
 import signal
 import threading
 import time
+from multiprocessing.connection import wait
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -104,20 +106,54 @@ def test_a_worker_stopped_at_once_stops_all_without_a_traceback(capfd: pytest.Ca
     assert "Traceback" not in capfd.readouterr().err
 
 
-def aborts_while_leaving() -> str:
-    """Worker 1 aborts after its report, while it waits to leave, as torch's teardown once did."""
+def leaves_badly(how: str) -> str:
+    """Worker 1 sends its report, then at once ``abort``s or ``stop``s (SIGSTOP) itself, as
+    torch's teardown once aborted a worker; worker 0 returns later, into the barrier."""
     rank = distributed.current().rank
     if rank == 1:
-        threading.Timer(1.0, os.abort).start()
+        send = distributed._Channel.send
+
+        def send_then_leave_badly(channel: distributed._Channel, report: distributed.Report) -> None:
+            send(channel, report)
+            os.abort() if how == "abort" else os.kill(os.getpid(), signal.SIGSTOP)
+
+        distributed._Channel.send = send_then_leave_badly  # type: ignore[method-assign]
     else:
-        time.sleep(3)  # worker 1 is waiting in the barrier when it aborts
+        time.sleep(2)
     return f"done by {rank}"
 
 
-def test_a_worker_that_fails_after_finishing_its_work_leaves_the_run_complete(
-    capfd: pytest.CaptureFixture[str],
+def sampled_wait(objects: list[Any], timeout: float | None = None) -> list[Any]:
+    """``wait``, looking once a second: a report and an exit that follows it come together."""
+    while True:
+        time.sleep(1)
+        ready = wait(objects, timeout=0)
+        if ready or timeout is not None:
+            return ready
+
+
+@pytest.mark.parametrize("how, message", [("abort", "exit code -6"), ("stop", "did not exit")])
+def test_a_worker_that_fails_after_its_report_leaves_the_run_complete(
+    how: str, message: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert distributed.launch(aborts_while_leaving, 2) == "done by 0"
+    monkeypatch.setattr(distributed, "wait", sampled_wait)
+    monkeypatch.setattr(distributed, "LEAVING_TIME", 3.0)
+    assert distributed.launch(leaves_badly, 2, how) == "done by 0"
     errors = capfd.readouterr().err
-    assert "training process 1 of 2 failed while shutting down (exit code -6)" in errors
+    assert f"warning: training process 1 of 2 failed while shutting down ({message})" in errors
     assert "Traceback" not in errors
+
+
+def dies_before_its_report(how: str) -> None:
+    if distributed.current().rank == 1:
+        os.abort() if how == "abort" else os._exit(0)  # os._exit(0): as sys.exit(0) in a plugin
+    distributed.current().any(False)  # worker 0 waits in a collective
+
+
+@pytest.mark.parametrize("how, code", [("abort", -6), ("exit", 0)])
+def test_a_worker_that_exits_before_its_report_fails_the_run(how: str, code: int) -> None:
+    message = rf"training process 1 of 2 failed \(exit code {code}, before its report\)"
+    start = time.perf_counter()
+    with pytest.raises(NlpplatError, match=message):
+        distributed.launch(dies_before_its_report, 2, how)
+    assert time.perf_counter() - start < 60  # worker 0 was stopped, not left waiting

@@ -92,7 +92,7 @@ def _read_dailydialog(path: Path) -> list[Dialogue]:
         if label_line is not None:
             acts = _acts(labels, label_line[0], label_line[1])
             if len(acts) != len(turns):
-                unlabelled.append(f"{path}:{number} ({len(turns)} utterances, {len(acts)} acts)")
+                unlabelled.append(f"{path}:{number} (utterances: {len(turns)}, acts: {len(acts)})")
                 acts = None
         dialogues.append(Dialogue(turns, None, acts, str(path), number))
     if unlabelled:

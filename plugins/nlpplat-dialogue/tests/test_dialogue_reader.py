@@ -68,7 +68,7 @@ def test_a_label_count_mismatch_drops_that_dialogues_labels_with_a_warning(tmp_p
     lines = labels.read_text().splitlines(keepends=True)
     lines[1] = "3 \n"  # dialogue 2 has two utterances but one act
     labels.write_text("".join(lines))
-    with pytest.warns(DataWarning, match=r"sample.dialogues.txt:2 \(2 utterances, 1 acts\)"):
+    with pytest.warns(DataWarning, match=r"sample.dialogues.txt:2 \(utterances: 2, acts: 1\)"):
         dialogues = read_dialogues(text)
     assert dialogues[1].acts is None and dialogues[1].turns  # text kept, labels never shifted
     assert dialogues[0].acts is not None and dialogues[2].acts is not None
@@ -114,7 +114,7 @@ def test_dialogue_from_json_accepts_plain_strings() -> None:
 
 @pytest.mark.slow
 def test_dailydialog_in_the_mirror(dailydialog: Path) -> None:
-    with pytest.warns(DataWarning, match=r"train.dialogues.txt.gz:7852 \(12 utterances, 11 acts\)"):
+    with pytest.warns(DataWarning, match=r"train.dialogues.txt.gz:7852 \(utterances: 12, acts: 11\)"):
         train = read_dialogues(dailydialog / "train.dialogues.txt.gz")
     dev = read_dialogues(dailydialog / "dev.dialogues.txt")
     test = read_dialogues(dailydialog / "test.dialogues.txt")
