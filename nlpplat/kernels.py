@@ -2,17 +2,15 @@
 
 On a CPU, torch runs bf16 matrix products through oneDNN, which compiles (JIT) a kernel
 for each new combination of shapes and keeps it in a primitive cache of 1,024 entries by
-default. Compiling costs far more than the product: 24 ms against 1 ms for the backward
-pass of a dialogue model's projection to 8,000 subwords (rows = the batch's target
-tokens), 6.6 ms against 0.9 ms for a feed-forward layer. A batch's shapes follow its
-sentence count and lengths, and a Transformer step needs some twenty kernels per shape,
-so an epoch of DailyDialog (189 source and 492 target batch shapes) needs thousands: the
-default cache evicts each before its shape comes back, and every step compiles anew.
+default. Compiling can cost many times the product (an order of magnitude for the
+backward pass of a dialogue model's projection to 8,000 subwords). A batch's shapes follow
+its sentence count and lengths, each product of a step needs a kernel per shape, and an
+epoch of DailyDialog has hundreds of batch shapes on each side: the default cache evicts
+each kernel before its shape comes back, and every step compiles anew.
 
 :func:`keep_compiled_kernels` raises the cache's capacity so that an epoch's kernels stay,
 and from the second epoch on a step only computes. ``python benchmarks/kernel_cache.py``
-measures the effect on real training steps. fp32 products mostly go through other kernels
-and gain little; CUDA is unaffected.
+measures the effect on real training steps. CUDA is unaffected.
 """
 
 from __future__ import annotations
