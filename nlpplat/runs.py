@@ -28,7 +28,6 @@ from nlpplat.contracts import Task
 from nlpplat.embeddings import TokenVocab
 from nlpplat.errors import ConfigError, NlpplatError
 from nlpplat.io import atomic_writer, write_json
-from nlpplat.kernels import keep_compiled_kernels
 from nlpplat.memory import keep_freed_memory
 from nlpplat.model import Collator, TaskModel, build_model
 from nlpplat.registry import Registry
@@ -153,6 +152,5 @@ def load_run(
     if config.train.threads:
         torch.set_num_threads(config.train.threads)  # as in training: oversubscribed threads thrash
     keep_freed_memory()  # as in training: decoding batch after batch reuses the same pages
-    keep_compiled_kernels()  # as in training: batch shapes come back
     model.to(pick_device(config.train.device)).eval()
     return LoadedRun(run_dir, config, task, vocab, model, language)

@@ -36,7 +36,6 @@ from nlpplat.embeddings import TokenVocab
 from nlpplat.errors import MissingDataError, NlpplatError
 from nlpplat.evaluation import Evaluation, autocast, evaluate
 from nlpplat.io import save_torch, write_json
-from nlpplat.kernels import keep_compiled_kernels
 from nlpplat.memory import keep_freed_memory
 from nlpplat.model import Collator, TaskModel, build_model, parameter_count
 from nlpplat.provenance import NO_FAST_BF16, fast_bf16, machine, versions
@@ -142,7 +141,6 @@ class Trainer:
         if train.threads or self.group.distributed:
             torch.set_num_threads(distributed.threads_per_process(train.threads, self.group.size))
         keep_freed_memory()  # steps reuse their big tensors' pages instead of faulting them in anew
-        keep_compiled_kernels()  # steps reuse the kernels of the batch shapes they have seen
         self.device = distributed.device_for(self.group, pick_device(train.device))
         self.budget = parse_duration(train.max_time)
         self.spec, self.paths = choose_dataset(config, registry, console)
