@@ -29,6 +29,8 @@ import torch
 from rich.console import Console
 from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
 
+from nlpplat.provenance import fast_bf16
+
 DEFAULT_RUNS = ("dialogue:transformer",)
 VARIABLE = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 ONEDNN_DEFAULT = 1024
@@ -51,7 +53,8 @@ def in_child(spec: tuple[str, str, str], capacity: int, args: argparse.Namespace
     command = [sys.executable, __file__, "--child", ":".join(spec), "--steps", str(args.steps)]
     command += ["--precision", args.precision, "--threads", str(args.threads)]
     environment = {**os.environ, VARIABLE: str(capacity)}
-    output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
+    # The child's stderr passes through: a failure shows its own message.
+    output = subprocess.run(command, env=environment, check=True, stdout=subprocess.PIPE, text=True).stdout
     result = json.loads(output.splitlines()[-1])
     return float(result["seconds_per_step"]), float(result["peak_gib"])
 
@@ -65,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.precision == "bf16" and not fast_bf16():
+        raise SystemExit("oneDNN has no bf16 kernels for this CPU (it needs AVX512 or AVX-NE-CONVERT)")
     if args.child:
         task, backbone, dataset = runs([args.child], ())[0]
         seconds = second_pass(task, backbone, dataset, args.steps, args.precision, args.threads)

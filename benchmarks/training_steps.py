@@ -1,8 +1,9 @@
 """What the training-step benchmarks share: a model built as ``nlpplat run`` builds it, the
 first batches of its first epoch, and (``compare_modes``) a whole A/B benchmark of steps.
 
-Imported by ``dropout.py``, ``memory.py``, ``optimizer.py`` and ``precision.py`` (run as
-scripts from this folder, so a plain ``import training_steps`` finds it).
+Imported by ``dropout.py``, ``kernel_cache.py``, ``memory.py``, ``optimizer.py``,
+``precision.py`` and ``processes.py`` (run as scripts from this folder, so a plain
+``import training_steps`` finds it).
 """
 
 from __future__ import annotations

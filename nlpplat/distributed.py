@@ -177,7 +177,8 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
             timeout = None if leave_by == math.inf else max(0.0, leave_by - time.monotonic())
             ready_ones = wait([*pending, reader], timeout=timeout)
             if not ready_ones:  # one is stuck leaving (the others may wait for it): stop them below
-                failed_leaving.extend((rank, "did not exit") for rank in sorted(pending.values()))
+                late = f"had not exited {LEAVING_TIME:.0f} s after the last report"
+                failed_leaving.extend((rank, late) for rank in sorted(pending.values()))
                 break
             for ready in ready_ones:
                 if ready is reader:
@@ -304,7 +305,9 @@ def _run_worker(
         dist.destroy_process_group()
     except BaseException as error:  # another crashed while leaving (or a late Ctrl-C)
         reason = str(error).strip().split("\n")[0] or type(error).__name__
-        print(f"training process {rank} of {size}: leaving the group failed: {reason}", file=sys.stderr)
+        print(
+            f"warning: training process {rank} of {size}: leaving the group failed: {reason}", file=sys.stderr
+        )
         sys.stderr.flush()
         os._exit(1)
     # Then skip the interpreter's finalization: torch's native threads can still abort a

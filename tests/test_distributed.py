@@ -132,7 +132,9 @@ def sampled_wait(objects: list[Any], timeout: float | None = None) -> list[Any]:
             return ready
 
 
-@pytest.mark.parametrize("how, message", [("abort", "exit code -6"), ("stop", "did not exit")])
+@pytest.mark.parametrize(
+    "how, message", [("abort", "exit code -6"), ("stop", "had not exited 3 s after the last report")]
+)
 def test_a_worker_that_fails_after_its_report_leaves_the_run_complete(
     how: str, message: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
