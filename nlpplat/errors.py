@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from typing import Any, TextIO
 
@@ -52,6 +52,15 @@ class MissingDataError(NlpplatError):
 
 class DataWarning(UserWarning):
     """Input data that is used, but not all of it as given; the message locates it (``file:line``)."""
+
+
+def warn_about_data(message: str, places: Sequence[str], stacklevel: int = 1) -> None:
+    """A :class:`DataWarning`: ``message``, then the first five of ``places`` (``file:line``).
+
+    ``stacklevel`` counts from the caller, as for :func:`warnings.warn`.
+    """
+    shown = ", ".join(places[:5]) + (" …" if len(places) > 5 else "")
+    warnings.warn(f"{message}: {shown}", DataWarning, stacklevel=stacklevel + 1)
 
 
 _python_showwarning = warnings.showwarning

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlpplat.errors import DataError, DataWarning
+from nlpplat.errors import DataError, warn_about_data
 from nlpplat.io import numbered_lines
 
 ACTS = ("inform", "question", "directive", "commissive")  # DailyDialog's codes 1-4, in order
@@ -97,11 +96,10 @@ def _read_dailydialog(path: Path) -> list[Dialogue]:
         dialogues.append(Dialogue(turns, None, acts, str(path), number))
     if unlabelled:
         dialogues_word = "dialogue" if len(unlabelled) == 1 else "dialogues"
-        warnings.warn(
+        warn_about_data(
             f"acts left out (the text is kept) for {len(unlabelled)} {dialogues_word} whose act count "
-            f"differs from the utterance count: {', '.join(unlabelled[:5])}"
-            + (" …" if len(unlabelled) > 5 else ""),
-            DataWarning,
+            "differs from the utterance count",
+            unlabelled,
             stacklevel=3,
         )
     return dialogues

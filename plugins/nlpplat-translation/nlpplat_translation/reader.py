@@ -16,12 +16,11 @@ the references line by line).
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlpplat.errors import DataError, DataWarning
+from nlpplat.errors import DataError, warn_about_data
 from nlpplat.io import numbered_lines
 
 
@@ -102,11 +101,7 @@ def read_pairs(
         pairs.append(Pair(source_text, target_text, str(source_file), line))
     if empty:
         sides = "side" if len(empty) == 1 else "sides"
-        warnings.warn(
-            f"{len(empty)} empty {sides}, kept: {', '.join(empty[:5])}" + (" …" if len(empty) > 5 else ""),
-            DataWarning,
-            stacklevel=2,
-        )
+        warn_about_data(f"{len(empty)} empty {sides}, kept", empty, stacklevel=2)
     return pairs
 
 
