@@ -5,12 +5,12 @@ The score of tags ``y`` for a sentence of ``n`` tokens with emission scores ``e`
 is ``p(y | x) = exp(score(y)) / Z`` with ``Z`` summed over every tag sequence (Lafferty
 et al., 2001; used over BiLSTM states by Lample et al., 2016). Forbidden transitions
 (``I-PER`` after ``O`` in BIOES, say) get a large negative score, so training never
-spends probability on them and Viterbi never outputs them. ``docs/theory.md`` (Linear-chain CRF)
-derives the algorithms below.
+spends probability on them and Viterbi never outputs them. This module holds the learned
+tables and the constraints; the algorithms are the host's (:mod:`nlpplat.crf`, derived in
+``docs/theory.md``, Linear-chain CRF).
 
-All loops run over time only; batch and tags are vectorised. Shapes: ``B`` sentences,
-``T`` positions, ``K`` tags. Masks are ``(B, T)`` bool with the real tokens first and
-at least one real token per row.
+Shapes: ``B`` sentences, ``T`` positions, ``K`` tags. Masks are ``(B, T)`` bool with the
+real tokens first and at least one real token per row.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from nlpplat import crf
+
 # Finite rather than -inf: exp() of it is exactly 0 in float32, yet sums and products
 # with 0 stay finite, so gradients never become NaN.
 FORBIDDEN = -10_000.0
 
 
 class CRF(nn.Module):
-    """Transition, start and end scores plus the forward and Viterbi algorithms.
+    """Transition, start and end scores, their constraints, and the CRF's algorithms over them.
 
     allowed: (K, K) bool, ``allowed[i, j]``: tag ``j`` may follow tag ``i``
     start:   (K,) bool, tags a sentence may begin with
@@ -62,26 +64,11 @@ class CRF(nn.Module):
 
     def score(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """(B,) score of the tag sequences ``tags`` (B, T) under ``emissions`` (B, T, K)."""
-        transitions, start, end = self.constrained()
-        emissions = emissions.float()  # sums over long sentences want float32 even under autocast
-        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (B, T)
-        total = start[tags[:, 0]] + torch.where(mask, emitted, 0.0).sum(dim=1)
-        steps = transitions[tags[:, :-1], tags[:, 1:]]  # (B, T-1): the step into position t
-        total = total + torch.where(mask[:, 1:], steps, 0.0).sum(dim=1)
-        last = tags.gather(1, (mask.sum(dim=1) - 1).unsqueeze(1)).squeeze(1)  # (B,)
-        return total + end[last]
+        return crf.sequence_scores(emissions, tags, mask, *self.constrained())
 
     def log_partition(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """(B,) ``log Z``: log-sum-exp of the scores of all tag sequences (forward algorithm)."""
-        transitions, start, end = self.constrained()
-        emissions = emissions.float()
-        # alpha[b, j]: log-sum-exp of the scores of all prefixes ending in tag j
-        alpha = start + emissions[:, 0]  # (B, K)
-        for t in range(1, emissions.size(1)):
-            # (B, K, 1) + (K, K) -> sum out the previous tag (dim 1)
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
-            alpha = torch.where(mask[:, t, None], step, alpha)  # padding: carry alpha forward
-        return torch.logsumexp(alpha + end, dim=1)
+        return crf.log_partition(emissions, mask, *self.constrained())
 
     def log_likelihood(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """(B,) ``log p(tags | emissions)``, one value per sentence."""
@@ -89,22 +76,4 @@ class CRF(nn.Module):
 
     def viterbi(self, emissions: Tensor, mask: Tensor) -> list[list[int]]:
         """The highest-scoring tag sequence of each sentence, as lists of its real length."""
-        transitions, start, end = self.constrained()
-        emissions = emissions.float()
-        identity = torch.arange(self.num_tags, device=emissions.device).expand(emissions.size(0), -1)
-        best = start + emissions[:, 0]  # (B, K): best prefix score ending in each tag
-        pointers = []  # per step t >= 1: (B, K) best previous tag for each tag
-        for t in range(1, emissions.size(1)):
-            step, previous = (best.unsqueeze(2) + transitions).max(dim=1)
-            real = mask[:, t, None]
-            best = torch.where(real, step + emissions[:, t], best)
-            # At padding, point every tag at itself, so that backtracking from the last
-            # position walks unchanged through the padding to the last real token.
-            pointers.append(torch.where(real, previous, identity))
-        tag = (best + end).argmax(dim=1)  # (B,)
-        path = [tag]
-        for previous in reversed(pointers):
-            tag = previous.gather(1, tag.unsqueeze(1)).squeeze(1)
-            path.append(tag)
-        tags = torch.stack(path[::-1], dim=1)  # (B, T)
-        return [row[:length].tolist() for row, length in zip(tags, mask.sum(dim=1).tolist(), strict=True)]
+        return crf.viterbi(emissions, mask, *self.constrained())
