@@ -20,9 +20,10 @@ from torch import Tensor
 
 # The smallest normal float32, below which a sum of shifted probabilities is clamped.
 _TINY = torch.finfo(torch.float32).tiny
-# A sum of at least this is exact to float32 resolution (2^-24 ~ 6e-8): any term too small
-# for float32 to hold (below about 1e-38) is less than 1e-8 of it.
-_RESOLVED = 1e-30
+# A sum of at least this is exact to float32 resolution (2^-24, about 6e-8) for up to
+# thousands of tags: each term that float32 holds only as a subnormal or a 0, below about
+# 1.2e-38, is at most 1.2e-11 of it.
+_RESOLVED = 1e-27
 
 
 def sequence_scores(
@@ -53,24 +54,26 @@ def log_partition(emissions: Tensor, mask: Tensor, transitions: Tensor, start: T
 
     The product can lose a tag whose every way in is far below the row's best prefix (a
     forbidden transition from the best tag, weak prefixes from the others): its sum then
-    falls below ``1e-30``, where terms that float32 cannot hold may matter, and a later
-    emission may lift that tag back. Such sums are recomputed exactly by ``logsumexp``, so
-    the result is the textbook recursion's to float32 resolution (``tests/test_crf.py``).
-    Learned scores rarely come near: this is the exception, checked once per position.
+    falls below ``1e-27``, where the terms float32 holds only as subnormals or zeros may
+    matter, and a later emission may lift that tag back. Such sums, at real positions, are
+    recomputed by ``logsumexp``, so the result is the textbook recursion's to float32
+    resolution (``tests/test_crf.py``). That needs one check per position, which on CUDA
+    waits for the device.
     """
     emissions, transitions = emissions.float(), transitions.float()
     # Autocast would run the product in bf16, whose 8-bit mantissa would blur log Z.
     with torch.autocast(emissions.device.type, enabled=False):
-        best_move = transitions.amax(dim=0)  # (K,) c: the best transition into each tag
+        # The shifts are constants to autograd: log Z does not depend on them.
+        best_move = transitions.detach().amax(dim=0)  # (K,) c: the best transition into each tag
         moves = torch.exp(transitions - best_move)  # (K, K), every entry in [0, 1]
         arrivals = emissions + best_move  # (B, T, K): e[j] + c[j], added once for all steps
         alpha = start + emissions[:, 0]  # (B, K)
         for t in range(1, emissions.shape[1]):
-            best = alpha.amax(dim=1, keepdim=True)  # (B, 1) m
+            best = alpha.detach().amax(dim=1, keepdim=True)  # (B, 1) m
             summed = torch.exp(alpha - best) @ moves  # (B, K)
             # Clamped, so that a lost sum gives a finite log and no gradient, not log(0).
             step = torch.log(summed.clamp_min(_TINY)) + best + arrivals[:, t]
-            lost = summed < _RESOLVED
+            lost = (summed < _RESOLVED) & mask[:, t, None]  # past a row's end nothing is used
             if lost.any():
                 exact = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
                 step = torch.where(lost, exact, step)
@@ -84,11 +87,11 @@ def viterbi(
 ) -> list[list[int]]:
     """The highest-scoring tag sequence of each row, as a list of its real length."""
     emissions = emissions.float()
-    rows, _, tags = emissions.shape
+    rows, length, tags = emissions.shape
     stay = torch.arange(tags, device=emissions.device).expand(rows, tags)
     best = start + emissions[:, 0]  # (B, K): the best prefix score ending in each tag
     pointers = []  # per position t >= 1: (B, K) the best previous tag of each tag
-    for t in range(1, emissions.shape[1]):
+    for t in range(1, length):
         step, previous = (best.unsqueeze(2) + transitions).max(dim=1)
         real = mask[:, t, None]
         best = torch.where(real, step + emissions[:, t], best)

@@ -48,7 +48,7 @@ def test_log_partition_and_its_gradient_match_the_float64_textbook_recursion(sca
     emissions, mask, transitions, start, end = hard_case(int(scale), scale)
     ours = crf.log_partition(emissions, mask, transitions, start, end)
     reference = reference_log_partition(emissions, mask, transitions, start, end)
-    assert torch.allclose(ours.double(), reference, rtol=1e-6, atol=1e-3)
+    assert torch.allclose(ours.double(), reference, rtol=1e-6, atol=1e-5 * scale)
     # The gradients are the tag marginals (and the pair marginals): finite, and the same.
     ours_grads = torch.autograd.grad(ours.sum(), [emissions, transitions])
     reference_grads = torch.autograd.grad(reference.sum(), [emissions, transitions])
@@ -57,16 +57,18 @@ def test_log_partition_and_its_gradient_match_the_float64_textbook_recursion(sca
         assert torch.allclose(mine, theirs, atol=1e-4)
 
 
-def test_a_tag_reachable_only_from_far_weaker_prefixes_keeps_a_finite_gradient():
-    # Tag 1 may follow only tag 1, whose prefix is 500 below tag 0's: the product's sum for
-    # tag 1 underflows to 0 in float32, which must not turn into log(0) = -inf or a NaN.
-    emissions = torch.tensor([[[0.0, -500.0], [0.0, 0.0], [0.0, 0.0]]], requires_grad=True)
+def test_a_tag_lost_to_underflow_and_lifted_back_is_recomputed_exactly():
+    # Tag 1 may follow only tag 1, whose prefix starts 500 below tag 0's: the product's sum for
+    # tag 1 underflows to 0 in float32. The last emission then lifts tag 1 by 1000, so that
+    # its true prefix (500 above tag 0's) decides log Z: a clamped sum would claim 912.66, and
+    # an unclamped one would give log(0) and NaN gradients.
+    emissions = torch.tensor([[[0.0, -500.0], [0.0, 0.0], [0.0, 1000.0]]], requires_grad=True)
     transitions = torch.tensor([[0.0, FORBIDDEN], [0.0, 0.0]], requires_grad=True)
     zeros = torch.zeros(2)
     mask = torch.ones(1, 3, dtype=torch.bool)
     ours = crf.log_partition(emissions, mask, transitions, zeros, zeros)
     reference = reference_log_partition(emissions, mask, transitions, zeros, zeros)
-    assert ours.item() == pytest.approx(reference.item(), abs=1e-5)
+    assert ours.item() == pytest.approx(reference.item(), abs=1e-3)
     ours.backward()
     assert torch.isfinite(emissions.grad).all() and torch.isfinite(transitions.grad).all()
 

@@ -37,6 +37,7 @@ class CRF(nn.Module):
 
     @staticmethod
     def _emissions(emissions: Tensor, allowed: Tensor | None) -> Tensor:
+        emissions = emissions.float()  # so that a blocked score is BLOCKED, also under bf16 autocast
         return emissions if allowed is None else emissions.masked_fill(~allowed, BLOCKED)
 
     def log_likelihood(
@@ -45,9 +46,8 @@ class CRF(nn.Module):
         """(B,) ``log p(tags | emissions)`` for gold ``tags`` (B, T) long."""
         emissions = self._emissions(emissions, allowed)
         tables = self.moves, self.first, self.last
-        return crf.sequence_scores(emissions, tags, mask, *tables) - crf.log_partition(
-            emissions, mask, *tables
-        )
+        score = crf.sequence_scores(emissions, tags, mask, *tables)
+        return score - crf.log_partition(emissions, mask, *tables)
 
     def viterbi(self, emissions: Tensor, mask: Tensor, allowed: Tensor | None = None) -> list[list[int]]:
         """The best tag sequence of each row, as a list of its real length."""
