@@ -51,6 +51,7 @@ from nlpplat.runs import (
     write_config,
     write_vocab,
 )
+from nlpplat.subnormals import flush_subnormals
 
 
 @distributed.raised_together
@@ -138,6 +139,7 @@ class Trainer:
         train = config.train
         # This process's place among the workers of a run (nlpplat.distributed).
         self.group: distributed.Group = distributed.current()
+        flush_subnormals()  # before torch starts its worker threads, which copy the setting
         if train.threads or self.group.distributed:
             torch.set_num_threads(distributed.threads_per_process(train.threads, self.group.size))
         keep_freed_memory()  # steps reuse their big tensors' pages instead of faulting them in anew
