@@ -168,8 +168,22 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
     reports: list[Report] = []
     failed_leaving: list[tuple[int, str]] = []  # after their report: the run's outcome stands
+    pending = {process.sentinel: rank for rank, process in enumerate(workers)}
+
+    def exited(sentinel: Any) -> None:
+        """Record how the worker of ``sentinel`` ended."""
+        rank = pending.pop(sentinel)
+        workers[rank].join()
+        code = workers[rank].exitcode
+        reports.extend(_receive(reader))  # its report may still be in the pipe
+        if not any(report.rank == rank for report in reports):
+            # Died, or exited (sys.exit in a plugin) without a result: the others would wait
+            # for it in their next collective.
+            reports.append(Report(rank, FAILURE, f"exit code {code}, before its report"))
+        elif code != 0:
+            failed_leaving.append((rank, f"exit code {code}"))
+
     try:
-        pending = {process.sentinel: rank for rank, process in enumerate(workers)}
         leave_by = math.inf  # once every worker has reported: when the last must have left
         while pending and not any(report.fatal for report in reports):
             if leave_by == math.inf and {report.rank for report in reports} == set(range(processes)):
@@ -183,17 +197,13 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
             for ready in ready_ones:
                 if ready is reader:
                     reports.extend(_receive(reader))
-                    continue
-                rank = pending.pop(ready)
-                workers[rank].join()
-                code = workers[rank].exitcode
-                reports.extend(_receive(reader))  # its report may still be in the pipe
-                if not any(report.rank == rank for report in reports):
-                    # Died, or exited (sys.exit in a plugin) without a result: the others
-                    # would wait for it in their next collective.
-                    reports.append(Report(rank, FAILURE, f"exit code {code}, before its report"))
-                elif code != 0:
-                    failed_leaving.append((rank, f"exit code {code}"))
+                else:
+                    exited(ready)
+        if pending and any(report.fatal for report in reports):
+            # A failure reported by one worker may follow from another's death (a collective
+            # on its closed connections): record the workers that have already exited too.
+            for ready in wait(list(pending), timeout=0):
+                exited(ready)
         # After a failure the others wait in a collective: stop them, before the one that
         # failed (they would fail on its closed connections, each with its own traceback).
         failed = {report.rank for report in reports if report.fatal}
@@ -222,8 +232,15 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
         if error.kind == STOPPED:
             raise KeyboardInterrupt
         if error.kind == FAILURE:
+            # Every one, in rank order: which caused the others is not known here (a worker
+            # that died and one that then lost its connection to it both failed).
             raise NlpplatError(
-                f"training process {error.rank} of {processes} failed ({error.message}); see above"
+                "; ".join(
+                    f"training process {report.rank} of {processes} failed ({report.message})"
+                    for report in errors
+                    if report.kind == FAILURE
+                )
+                + "; see above"
             )
         raise _TOGETHER.get(error.kind, NlpplatError)(error.message)
     return next(report.message for report in reports if report.kind == RESULT and report.rank == 0)
