@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
-from training_steps import first_batches, steps_table
+from training_steps import WARM_UP, first_batches, steps_table
 
 import nlpplat.training
 from nlpplat.runs import STATE, load_config
@@ -44,10 +44,10 @@ def subnormal_share(tensors: list[torch.Tensor]) -> float:
 
 
 def timed_steps(trainer: Trainer, batches: list[list]) -> float:
-    """Median seconds per step over ``batches`` after two untimed ones."""
-    for batch in batches[:2]:
+    """Median seconds per step over ``batches`` after ``WARM_UP`` untimed ones."""
+    for batch in batches[:WARM_UP]:
         trainer._step(batch)
-    return statistics.median(trainer._step(batch)[2] for batch in batches[2:])
+    return statistics.median(trainer._step(batch)[2] for batch in batches[WARM_UP:])
 
 
 def child(run_dir: Path, mode: str, steps: int, threads: int) -> dict[str, float]:
@@ -59,7 +59,7 @@ def child(run_dir: Path, mode: str, steps: int, threads: int) -> dict[str, float
     config.train.threads = threads
     trainer = Trainer(config, registry, Console(stderr=True, quiet=True), run_dir=run_dir)
     trainer.build(fresh=False)
-    batches = first_batches(trainer, steps + 2)
+    batches = first_batches(trainer, steps + WARM_UP)
     fresh = timed_steps(trainer, batches)
     trainer.load_state()
     moments = [value for state in trainer.optimizer.state.values() for value in state.values() if value.dim()]

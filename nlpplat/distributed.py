@@ -40,6 +40,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from nlpplat.errors import DataWarning, NlpplatError, show_data_warnings_in_one_line
+from nlpplat.subnormals import flush_subnormals
 
 T = TypeVar("T")
 
@@ -144,8 +145,9 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     is raised here as such. Any other failure of one worker stops all of them at once,
     before the others notice the broken group; a user error (:class:`NlpplatError`) is
     then raised here with its message, an immediate stop (a second Ctrl-C, or one before
-    training began) as :class:`KeyboardInterrupt`, any other error with its traceback above.
-    A worker that fails while shutting down, after its report, only earns a warning: its
+    training began) as :class:`KeyboardInterrupt`, any other error with its traceback above
+    and a message that names every worker that failed, first any that died before its
+    report. A worker that fails while shutting down, after its report, only earns a warning: its
     work is done, and the leader's result stands.
     """
     context = mp.get_context("spawn")
@@ -179,7 +181,7 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
         if not any(report.rank == rank for report in reports):
             # Died, or exited (sys.exit in a plugin) without a result: the others would wait
             # for it in their next collective.
-            reports.append(Report(rank, FAILURE, f"exit code {code}, before its report"))
+            reports.append(Report(rank, FAILURE, f"exit code {code}, {BEFORE_REPORT}"))
         elif code != 0:
             failed_leaving.append((rank, f"exit code {code}"))
 
@@ -199,11 +201,12 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
                     reports.extend(_receive(reader))
                 else:
                     exited(ready)
-        if pending and any(report.fatal for report in reports):
+        if any(report.fatal for report in reports):
             # A failure reported by one worker may follow from another's death (a collective
-            # on its closed connections): record the workers that have already exited too.
-            for ready in wait(list(pending), timeout=0):
-                exited(ready)
+            # on its closed connections): record the workers that have already died too.
+            for sentinel, rank in list(pending.items()):
+                if not workers[rank].is_alive():
+                    exited(sentinel)
         # After a failure the others wait in a collective: stop them, before the one that
         # failed (they would fail on its closed connections, each with its own traceback).
         failed = {report.rank for report in reports if report.fatal}
@@ -232,13 +235,17 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
         if error.kind == STOPPED:
             raise KeyboardInterrupt
         if error.kind == FAILURE:
-            # Every one, in rank order: which caused the others is not known here (a worker
-            # that died and one that then lost its connection to it both failed).
+            # Every one: which caused the others is not known here. A worker that died before
+            # its report comes first, as the likely cause: one that fails with an error waits
+            # to be stopped, keeping its connections open, so the others fail only on a death.
+            failures = sorted(
+                (report for report in errors if report.kind == FAILURE),
+                key=lambda report: (not report.message.endswith(BEFORE_REPORT), report.rank),
+            )
             raise NlpplatError(
                 "; ".join(
                     f"training process {report.rank} of {processes} failed ({report.message})"
-                    for report in errors
-                    if report.kind == FAILURE
+                    for report in failures
                 )
                 + "; see above"
             )
@@ -247,6 +254,7 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
 
 
 RESULT, FAILURE, STOPPED = "result", "failure", "stopped"
+BEFORE_REPORT = "before its report"  # ends the message of a worker that exited without one
 
 
 @dataclass(frozen=True)
@@ -289,6 +297,7 @@ def _run_worker(
     rank: int, size: int, port: int, channel: _Channel, worker: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
     os.setpgrp()  # signals come from the launcher only, once (see the module docstring)
+    flush_subnormals()  # before gloo and torch start their threads, as Trainer does in one process
     show_data_warnings_in_one_line()  # as the CLI that started it does
     backend = "gloo"
     if torch.cuda.is_available():

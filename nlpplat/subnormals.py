@@ -7,7 +7,7 @@ a word embedding whose words are absent from the batches, for thousands of steps
 After the 33,000 updates of a 45-minute SRL run, 4.75 % of the optimizer's moment entries
 were subnormal, and a training step took 1.22 times as long as with them flushed, which is
 as long as a freshly built model's step (``python benchmarks/subnormals.py RUN_DIR``): the
-run had slowed down step after step.
+run had slowed down over its first few thousand steps.
 
 :func:`flush_subnormals` sets the CPU to flush subnormal results to zero and read subnormal
 inputs as zero (``torch.set_flush_denormal``). A value that small is far below anything
