@@ -143,6 +143,8 @@ class Trainer:
         if train.threads or self.group.distributed:
             torch.set_num_threads(distributed.threads_per_process(train.threads, self.group.size))
         keep_freed_memory()  # steps reuse their big tensors' pages instead of faulting them in anew
+        # Read now: a commit made while the run trains is not the code it ran.
+        self.versions = versions(registry)
         self.device = distributed.device_for(self.group, pick_device(train.device))
         self.budget = parse_duration(train.max_time)
         self.spec, self.paths = choose_dataset(config, registry, console)
@@ -602,7 +604,7 @@ class Trainer:
             "precision": config.train.precision,
             "processes": config.train.processes,
             "device": str(self.device),
-            "versions": versions(self.registry),
+            "versions": self.versions,
             "machine": machine(),
         }
 

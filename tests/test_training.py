@@ -295,3 +295,19 @@ def test_linear_schedule_follows_the_time_budget_when_it_ends_first(
 def test_unknown_schedule_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"train\.schedule = 'cosine': must be one of inverse_sqrt, linear"):
         TrainConfig(schedule="cosine")
+
+
+def test_results_record_the_code_the_run_started_with(
+    toy_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A commit made while a run trains (in the same checkout) is not the code it ran.
+    started: list[bool] = []
+    monkeypatch.setattr(
+        training,
+        "versions",
+        lambda registry=None: {"commit": "during training" if started else "at the start"},
+    )
+    fit = training.Trainer.fit
+    monkeypatch.setattr(training.Trainer, "fit", lambda self: (started.append(True), fit(self))[1])
+    run_dir = training.train(toy_config(toy_registry), toy_registry, quiet())
+    assert json.loads((run_dir / "results.json").read_text())["versions"]["commit"] == "at the start"
