@@ -752,6 +752,8 @@ def train(
 
     With ``train.processes`` > 1 the run is trained by that many worker processes
     (:mod:`nlpplat.distributed`); they load the plugins afresh, so ``registry`` is not used.
+    In one process, the CPU treats subnormal floats as zero from then on
+    (:mod:`nlpplat.subnormals`; ``torch.set_flush_denormal(False)`` undoes it).
     """
     if config.train.processes > 1 and not distributed.current().distributed:
         return Path(distributed.launch(_worker, config.train.processes, config, None, db))
