@@ -170,6 +170,7 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
     previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
     reports: list[Report] = []
     failed_leaving: list[tuple[int, str]] = []  # after their report: the run's outcome stands
+    silent: set[int] = set()  # ranks that exited without a report
     pending = {process.sentinel: rank for rank, process in enumerate(workers)}
 
     def exited(sentinel: Any) -> None:
@@ -181,7 +182,8 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
         if not any(report.rank == rank for report in reports):
             # Died, or exited (sys.exit in a plugin) without a result: the others would wait
             # for it in their next collective.
-            reports.append(Report(rank, FAILURE, f"exit code {code}, {BEFORE_REPORT}"))
+            silent.add(rank)
+            reports.append(Report(rank, FAILURE, f"exit code {code}, before its report"))
         elif code != 0:
             failed_leaving.append((rank, f"exit code {code}"))
 
@@ -240,7 +242,7 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
             # to be stopped, keeping its connections open, so the others fail only on a death.
             failures = sorted(
                 (report for report in errors if report.kind == FAILURE),
-                key=lambda report: (not report.message.endswith(BEFORE_REPORT), report.rank),
+                key=lambda report: (report.rank not in silent, report.rank),
             )
             raise NlpplatError(
                 "; ".join(
@@ -254,7 +256,6 @@ def launch(worker: Callable[..., T], processes: int, *args: Any) -> T:
 
 
 RESULT, FAILURE, STOPPED = "result", "failure", "stopped"
-BEFORE_REPORT = "before its report"  # ends the message of a worker that exited without one
 
 
 @dataclass(frozen=True)
