@@ -8,11 +8,12 @@ split) and times full training steps (``Trainer._step``: collate, forward, loss,
 clipping, AdamW) on the epoch's first batches. Each batch is stepped twice, once with our
 dropout modules and once with every one of them swapped for an ``nn.Dropout`` of the same
 probability, in alternating order, so both see the same batches. Reported: the median
-seconds per step of each and their ratio. Dropout inside ``scaled_dot_product_attention``
-(the Transformer's attention weights) is PyTorch's own in both.
+seconds per step of each and their ratio. The Transformer's attention weights are dropped
+out by a module too (``nlpplat_transformer.transformer.attention``), swapped like the others.
 
     NLPPLAT_DATA_DIR=../shared/data python benchmarks/dropout.py
     python benchmarks/dropout.py --run ner:lstm --run translation:transformer --steps 10
+    python benchmarks/dropout.py --run dialogue:transformer --precision bf16
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from training_steps import add_run_option, built_trainer, first_batches, runs, s
 
 from nlpplat.dropout import Dropout
 
-DEFAULT_RUNS = ("ner:lstm", "ner:transformer", "srl:lstm", "translation:transformer", "translation:lstm")
+DEFAULT_RUNS = (
+    "ner:lstm",
+    "ner:transformer",
+    "srl:lstm",
+    "translation:transformer",
+    "translation:lstm",
+    "dialogue:transformer",
+)
 
 
 def use_torch_dropout(model: nn.Module, torch_dropout: bool) -> None:
@@ -42,9 +50,9 @@ def use_torch_dropout(model: nn.Module, torch_dropout: bool) -> None:
                 setattr(parent, name, Dropout(child.p))
 
 
-def measure(task: str, backbone: str, dataset: str, steps: int) -> dict[str, float]:
+def measure(task: str, backbone: str, dataset: str, steps: int, precision: str) -> dict[str, float]:
     """Median seconds per training step with each dropout, on the same batches."""
-    with built_trainer(task, backbone, dataset) as trainer:
+    with built_trainer(task, backbone, dataset, {"precision": precision}) as trainer:
         batches = first_batches(trainer, steps + 2)
         times: dict[str, list[float]] = {"ours": [], "torch": []}
         for index, batch in enumerate(batches):
@@ -63,15 +71,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     add_run_option(parser, DEFAULT_RUNS)
     parser.add_argument("--steps", type=int, default=16, help="timed batches, each stepped once per dropout")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="as train.precision")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     table = steps_table(
-        "nlpplat Dropout against nn.Dropout",
+        f"nlpplat Dropout against nn.Dropout, {args.precision}",
         ("dropout modules", "nn.Dropout s/step", "ours s/step", "nn.Dropout / ours"),
         args.threads,
     )
     for task, backbone, dataset in runs(args.run, DEFAULT_RUNS):
-        result = measure(task, backbone, dataset, args.steps)
+        result = measure(task, backbone, dataset, args.steps, args.precision)
         table.add_row(
             task,
             backbone,

@@ -68,6 +68,45 @@ def merge_heads(y: Tensor) -> Tensor:
     return y.transpose(1, 2).contiguous().view(B, T, H * S)
 
 
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    allowed: Tensor | None,
+    causal: bool,
+    weight_dropout: Dropout | nn.Dropout,
+) -> Tensor:
+    """softmax(q k^T / sqrt(S) + mask) v, the weights dropped out in training: (B, H, T, S).
+
+    q (B, H, T, S); k and v (B, H, U, S); ``allowed`` (broadcast to (B, H, T, U)) is either
+    boolean, True where a query may read a key, or an additive float bias (relative positions,
+    -inf where reading is not allowed); ``causal`` lets query t read keys up to t. A query
+    that may read no key gets zeros, as from ``scaled_dot_product_attention``.
+
+    Without dropout, or off the CPU, this is ``scaled_dot_product_attention`` (fused kernels on
+    a GPU, with their own counter-based dropout). With dropout on a CPU the fused kernel is
+    not used anyway: torch falls back to its reference path, which draws the weights' mask
+    with ``bernoulli_``, one generator call per weight. Here the same arithmetic is written
+    out so that ``weight_dropout`` draws the mask (``nlpplat.dropout``'s cheaper draws;
+    ``benchmarks/dropout.py`` measures the difference on whole training steps).
+    """
+    p = weight_dropout.p if weight_dropout.training else 0.0
+    if allowed is not None and allowed.is_floating_point():
+        allowed = allowed.to(q.dtype)  # the fused kernel wants the bias in the queries' dtype
+    if p == 0.0 or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
+    scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # (B, H, T, U); scaling q is the cheaper side
+    if causal:
+        T, U = scores.shape[-2:]
+        scores = scores.masked_fill(torch.ones(T, U, dtype=torch.bool, device=q.device).triu(1), -math.inf)
+    if allowed is not None:
+        scores = scores + allowed if allowed.is_floating_point() else scores.masked_fill(~allowed, -math.inf)
+    # A query that may read no key would get 0 / 0: give it zeros, and no NaN in the backward.
+    unread = scores.isneginf().all(dim=-1, keepdim=True)  # (B, H, T, 1)
+    weights = scores.masked_fill(unread, 0.0).softmax(dim=-1).masked_fill(unread, 0.0)
+    return weight_dropout(weights) @ v
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention.
 
@@ -82,7 +121,7 @@ class SelfAttention(nn.Module):
         self.heads = config.heads
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)  # queries, keys and values in one matmul
         self.proj = nn.Linear(config.d_model, config.d_model)  # mixes the heads back together
-        self.attention_dropout = config.attention_dropout
+        self.attention_dropout = Dropout(config.attention_dropout)  # on the attention weights
         self.dropout = Dropout(config.dropout)
 
     def project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -91,19 +130,7 @@ class SelfAttention(nn.Module):
         return split_heads(q, self.heads), split_heads(k, self.heads), split_heads(v, self.heads)
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, causal: bool = False) -> Tensor:
-        # softmax(q k^T / sqrt(S) + bias) v with disallowed keys at -inf, in a fused kernel; (B, H, T, S).
-        # ``allowed`` is either boolean or an additive float bias (relative positions), which
-        # the kernel wants in the queries' dtype (bfloat16 under autocast).
-        if allowed is not None and allowed.is_floating_point():
-            allowed = allowed.to(q.dtype)
-        y = F.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            attn_mask=allowed,
-            is_causal=causal,
-            dropout_p=self.attention_dropout if self.training else 0.0,
-        )
+        y = attention(q, k, v, allowed, causal, self.attention_dropout)  # (B, H, T, S)
         return self.dropout(self.proj(merge_heads(y)))
 
     def forward(self, x: Tensor, allowed: Tensor | None, causal: bool = False) -> Tensor:
@@ -153,7 +180,7 @@ class CrossAttention(nn.Module):
         self.q = nn.Linear(config.d_model, config.d_model)
         self.kv = nn.Linear(memory_dim, 2 * config.d_model)
         self.proj = nn.Linear(config.d_model, config.d_model)
-        self.attention_dropout = config.attention_dropout
+        self.attention_dropout = Dropout(config.attention_dropout)  # on the attention weights
         self.dropout = Dropout(config.dropout)
 
     def memory_keys_values(self, memory: Tensor) -> tuple[Tensor, Tensor]:
@@ -163,9 +190,7 @@ class CrossAttention(nn.Module):
 
     def forward(self, x: Tensor, keys: Tensor, values: Tensor, allowed: Tensor) -> Tensor:
         q = split_heads(self.q(x), self.heads)  # (B, H, L, S)
-        y = F.scaled_dot_product_attention(
-            q, keys, values, attn_mask=allowed, dropout_p=self.attention_dropout if self.training else 0.0
-        )
+        y = attention(q, keys, values, allowed, False, self.attention_dropout)
         return self.dropout(self.proj(merge_heads(y)))
 
 

@@ -8,11 +8,12 @@ import torch
 
 import nlpplat_transformer.plugin
 from nlpplat import testing
+from nlpplat.dropout import Dropout, keep_mask
 from nlpplat.errors import ConfigError
 from nlpplat.plugins import make_plugin_host
 from nlpplat.registry import build_registry
 from nlpplat_transformer import TransformerBackbone
-from nlpplat_transformer.transformer import relative_buckets, sinusoidal_positions
+from nlpplat_transformer.transformer import attention, relative_buckets, sinusoidal_positions
 
 
 def small(**changes):
@@ -68,6 +69,47 @@ def test_attention_matches_the_formula():
     scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
     y = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
     torch.testing.assert_close(attention(x, mask[:, None, None, :]), attention.proj(y))
+
+
+def masks():
+    """Every kind of mask ``attention`` takes, each with a query that may read no key."""
+    keys = torch.tensor([[True] * 6, [True, True, True, False, False, False]])[
+        :, None, None, :
+    ]  # (2, 1, 1, 6)
+    pairs = torch.rand(2, 1, 5, 6) < 0.7
+    pairs[0, 0, 2] = False
+    bias = torch.randn(1, 4, 5, 6).masked_fill(~pairs, float("-inf"))
+    return [(keys, False), (keys, True), (pairs, False), (bias, False), (None, True), (pairs, True)]
+
+
+@pytest.mark.parametrize("mask_kind", range(6))
+def test_attention_with_dropout_is_the_formula_with_its_mask(mask_kind):
+    """On a CPU, dropout on the weights is drawn by the Dropout module: the output is
+    softmax(q k^T / sqrt(S) + mask) dropped out with the very mask it draws, times v; a query
+    that may read no key gets zeros, as from the fused kernel; gradients reach q, k and v."""
+    torch.manual_seed(0)
+    allowed, causal = masks()[mask_kind]
+    q, k, v = (torch.randn(2, 4, 5 if i == 0 else 6, 8, requires_grad=True) for i in range(3))
+    dropout = Dropout(0.3).train()
+    torch.manual_seed(1)
+    y = attention(q, k, v, allowed, causal, dropout)
+
+    scores = q @ k.transpose(-2, -1) / math.sqrt(8)  # (2, 4, 5, 6)
+    if causal:
+        scores = scores.masked_fill(torch.ones(5, 6, dtype=torch.bool).triu(1), float("-inf"))
+    if allowed is not None:
+        scores = (
+            scores + allowed if allowed.is_floating_point() else scores.masked_fill(~allowed, float("-inf"))
+        )
+    weights = scores.softmax(dim=-1).nan_to_num(0.0)
+    torch.manual_seed(1)
+    expected = weights * keep_mask(weights.shape, 0.3, weights) @ v
+    torch.testing.assert_close(y, expected)
+
+    dropout.eval()  # without dropout: the fused kernel, equal to the formula
+    torch.testing.assert_close(attention(q, k, v, allowed, causal, dropout), weights @ v)
+    y.sum().backward()
+    assert all(t.grad is not None and t.grad.isfinite().all() for t in (q, k, v))
 
 
 def test_sinusoidal_positions_follow_the_formula():
