@@ -173,6 +173,10 @@ def apply(instance: Any, values: Mapping[str, Any], section: str, where: str = "
                 f"{where}unknown setting {section}.{key}; {section} has: {', '.join(sorted(fields))}"
             )
         changes[key] = _coerce(getattr(instance, key), value, f"{where}{section}.{key}")
+        # By convention a float setting named ``…dropout`` is a probability, in the host and in
+        # every plugin: checked here once rather than by each Config.
+        if key.endswith("dropout") and isinstance(changes[key], float) and not 0.0 <= changes[key] <= 1.0:
+            raise ConfigError(f"{where}{section}.{key} = {value!r}: a dropout probability must be in [0, 1]")
     return dataclasses.replace(instance, **changes)
 
 

@@ -48,6 +48,17 @@ def test_wrong_type_is_an_error(toy_registry) -> None:
         )
 
 
+@pytest.mark.parametrize("setting", ["embeddings.dropout=1.5", "embeddings.word_dropout=-0.1"])
+def test_a_dropout_outside_zero_to_one_is_an_error(toy_registry, setting: str) -> None:
+    name = setting.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"{name} = .*: a dropout probability must be in \[0, 1\]"):
+        resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}}, assignments_to_layer([setting])])
+    ok = resolve(
+        toy_registry, [{"run": {"task": "toy", "backbone": "toy"}}, assignments_to_layer([f"{name}=1"])]
+    )
+    assert ok.to_dict()["embeddings"][name.split(".")[1]] == 1.0
+
+
 def test_unknown_backbone_lists_available(toy_registry) -> None:
     with pytest.raises(UnknownNameError, match=r"No backbone named 'gru'. Available: toy."):
         resolve(toy_registry, [{"run": {"task": "toy", "backbone": "gru"}}])
