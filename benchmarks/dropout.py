@@ -8,8 +8,13 @@ split) and times full training steps (``Trainer._step``: collate, forward, loss,
 clipping, AdamW) on the epoch's first batches. Each batch is stepped twice, once with our
 dropout modules and once with every one of them swapped for an ``nn.Dropout`` of the same
 probability, in alternating order, so both see the same batches. Reported: the median
-seconds per step of each and their ratio. The Transformer's attention weights are dropped
-out by a module too (``nlpplat_transformer.transformer.attention``), swapped like the others.
+seconds per step of each and their ratio.
+
+The Transformer's attention weights are dropped out by a module too, in
+``nlpplat_transformer.transformer.attention``, which on a CPU writes the attention formula
+out for it. The ``nn.Dropout`` side restores what PyTorch alone does there: it swaps that
+function for ``scaled_dot_product_attention`` with its own ``dropout_p``, so the ratio is
+that of the whole change, not of the masks alone.
 
     NLPPLAT_DATA_DIR=../shared/data python benchmarks/dropout.py
     python benchmarks/dropout.py --run ner:lstm --run translation:transformer --steps 10
@@ -24,11 +29,15 @@ import time
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from rich.console import Console
-from torch import nn
+from torch import Tensor, nn
 from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
 
+import nlpplat_transformer.transformer as transformer
 from nlpplat.dropout import Dropout
+
+OUR_ATTENTION = transformer.attention
 
 DEFAULT_RUNS = (
     "ner:lstm",
@@ -40,8 +49,21 @@ DEFAULT_RUNS = (
 )
 
 
+def torch_attention(
+    q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, causal: bool, weight_dropout: nn.Module
+) -> Tensor:
+    """``transformer.attention`` as PyTorch alone computes it: the weights' dropout by
+    ``scaled_dot_product_attention`` itself (on a CPU, its reference path with ``bernoulli_``)."""
+    p = weight_dropout.p if weight_dropout.training else 0.0
+    if allowed is not None and allowed.is_floating_point():
+        allowed = allowed.to(q.dtype)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
+
+
 def use_torch_dropout(model: nn.Module, torch_dropout: bool) -> None:
-    """Swap every ``nlpplat.dropout.Dropout`` of ``model`` for ``nn.Dropout`` (or back), in place."""
+    """Swap every ``nlpplat.dropout.Dropout`` of ``model`` for ``nn.Dropout``, and the
+    Transformer's attention for PyTorch's own (or back), in place."""
+    transformer.attention = torch_attention if torch_dropout else OUR_ATTENTION
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if torch_dropout and isinstance(child, Dropout):
