@@ -14,11 +14,12 @@ The Transformer's attention weights are dropped out by a module too, in
 ``nlpplat_transformer.transformer.attention``, which on a CPU writes the attention formula
 out for it. The ``nn.Dropout`` side restores what PyTorch alone does there: it swaps that
 function for ``scaled_dot_product_attention`` with its own ``dropout_p``, so the ratio is
-that of the whole change, not of the masks alone.
+that of the whole change, not of the masks alone. ``--attention-only`` swaps that function
+alone and keeps our modules everywhere else.
 
     NLPPLAT_DATA_DIR=../shared/data python benchmarks/dropout.py
     python benchmarks/dropout.py --run ner:lstm --run translation:transformer --steps 10
-    python benchmarks/dropout.py --run dialogue:transformer --precision bf16
+    python benchmarks/dropout.py --run dialogue:transformer --precision bf16 --attention-only
 """
 
 from __future__ import annotations
@@ -60,10 +61,13 @@ def torch_attention(
     return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
 
 
-def use_torch_dropout(model: nn.Module, torch_dropout: bool) -> None:
+def use_torch_dropout(model: nn.Module, torch_dropout: bool, attention_only: bool = False) -> None:
     """Swap every ``nlpplat.dropout.Dropout`` of ``model`` for ``nn.Dropout``, and the
-    Transformer's attention for PyTorch's own (or back), in place."""
+    Transformer's attention for PyTorch's own (or back), in place; with ``attention_only``,
+    only the attention."""
     transformer.attention = torch_attention if torch_dropout else OUR_ATTENTION
+    if attention_only:
+        return
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if torch_dropout and isinstance(child, Dropout):
@@ -72,14 +76,16 @@ def use_torch_dropout(model: nn.Module, torch_dropout: bool) -> None:
                 setattr(parent, name, Dropout(child.p))
 
 
-def measure(task: str, backbone: str, dataset: str, steps: int, precision: str) -> dict[str, float]:
+def measure(
+    task: str, backbone: str, dataset: str, steps: int, precision: str, attention_only: bool
+) -> dict[str, float]:
     """Median seconds per training step with each dropout, on the same batches."""
     with built_trainer(task, backbone, dataset, {"precision": precision}) as trainer:
         batches = first_batches(trainer, steps + 2)
         times: dict[str, list[float]] = {"ours": [], "torch": []}
         for index, batch in enumerate(batches):
             for name in ("ours", "torch") if index % 2 else ("torch", "ours"):
-                use_torch_dropout(trainer.model, name == "torch")
+                use_torch_dropout(trainer.model, name == "torch", attention_only)
                 start = time.perf_counter()
                 trainer._step(batch)
                 if index >= 2:  # the first two batches warm up allocations and kernels
@@ -94,15 +100,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=16, help="timed batches, each stepped once per dropout")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="as train.precision")
+    parser.add_argument(
+        "--attention-only", action="store_true", help="swap only the Transformer's attention; ours elsewhere"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     table = steps_table(
-        f"nlpplat Dropout against nn.Dropout, {args.precision}",
+        f"nlpplat Dropout against nn.Dropout{' in attention only' if args.attention_only else ''}, {args.precision}",
         ("dropout modules", "nn.Dropout s/step", "ours s/step", "nn.Dropout / ours"),
         args.threads,
     )
     for task, backbone, dataset in runs(args.run, DEFAULT_RUNS):
-        result = measure(task, backbone, dataset, args.steps, args.precision)
+        result = measure(task, backbone, dataset, args.steps, args.precision, args.attention_only)
         table.add_row(
             task,
             backbone,
