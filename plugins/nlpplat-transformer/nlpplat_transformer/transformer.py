@@ -83,16 +83,23 @@ def attention(
     -inf where reading is not allowed); ``causal`` lets query t read keys up to t. A query
     that may read no key gets zeros, as from ``scaled_dot_product_attention``.
 
-    Without dropout, or off the CPU, this is ``scaled_dot_product_attention`` (fused kernels on
-    a GPU, with their own counter-based dropout). With dropout on a CPU the fused kernel is
-    not used anyway: torch falls back to its reference path, which draws the weights' mask
-    with ``bernoulli_``, one generator call per weight. Here the same arithmetic is written
-    out so that ``weight_dropout`` draws the mask (``nlpplat.dropout``'s cheaper draws;
-    ``benchmarks/dropout.py`` measures the difference on whole training steps).
+    Without dropout, and on a GPU, this is ``scaled_dot_product_attention`` (fused kernels on
+    a GPU, with their own counter-based dropout). With dropout on a CPU no fused kernel
+    applies: torch falls back to its reference path, which converts bf16 inputs to fp32 and
+    draws the weights' mask with ``bernoulli_``, one generator call per weight. Here the
+    formula is written out instead, so that ``weight_dropout`` draws the mask
+    (``nlpplat.dropout``'s cheaper draws), and under bf16 autocast its two products run in
+    bf16 (accumulated in fp32 by the CPU's kernels) with the softmax in fp32, as an eager
+    attention under autocast does on a GPU. ``benchmarks/dropout.py`` measures the difference
+    on whole training steps.
     """
     p = weight_dropout.p if weight_dropout.training else 0.0
     if allowed is not None and allowed.is_floating_point():
         allowed = allowed.to(q.dtype)  # the fused kernel wants the bias in the queries' dtype
+    if causal and allowed is not None:  # torch's kernels take a mask or is_causal, not always both
+        above = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool, device=q.device).triu(1)  # (T, U)
+        allowed = allowed.masked_fill(above, -math.inf) if allowed.is_floating_point() else allowed & ~above
+        causal = False
     if p == 0.0 or q.device.type != "cpu":
         return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
     scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # (B, H, T, U); scaling q is the cheaper side
@@ -412,7 +419,7 @@ def allowed_keys(mask: Tensor) -> Tensor:
     """(B, T) bool -> (B, 1, 1, T): the real keys of each row, broadcast over heads and queries.
 
     Key 0 is always allowed: it is real in every non-empty row, and in a row that is all
-    padding it keeps the softmax from dividing by zero (NaN that would poison the gradients).
+    padding it leaves every query a key to read, so that no softmax is over nothing.
     """
     allowed = mask.clone()
     allowed[:, 0] = True

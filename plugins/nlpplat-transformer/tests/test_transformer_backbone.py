@@ -1,6 +1,7 @@
 """The transformer backbone: the conformance kit, plus what is particular to it."""
 
 import dataclasses
+import itertools
 import math
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 
 import nlpplat_transformer.plugin
 from nlpplat import testing
+from nlpplat.config import apply
 from nlpplat.dropout import Dropout, keep_mask
 from nlpplat.errors import ConfigError
 from nlpplat.plugins import make_plugin_host
@@ -47,7 +49,7 @@ def test_padding_rows_and_all_padding_rows_stay_finite(mode):
     """Padding queries, and a row with no real token at all, give finite states and gradients."""
     encoder = TransformerBackbone.build_encoder(small(), input_dim=8).train(mode == "train")
     inputs, mask = testing.make_inputs([6, 2, 1], 8, total_length=9, garbage=1)
-    mask[2] = False  # a row that is all padding: SDPA with no allowed key would give NaN
+    mask[2] = False  # a row that is all padding (allowed_keys leaves it key 0)
     inputs.requires_grad_(True)
     states = encoder(inputs, mask)
     assert torch.isfinite(states).all()
@@ -71,45 +73,100 @@ def test_attention_matches_the_formula():
     torch.testing.assert_close(attention(x, mask[:, None, None, :]), attention.proj(y))
 
 
-def masks():
-    """Every kind of mask ``attention`` takes, each with a query that may read no key."""
-    keys = torch.tensor([[True] * 6, [True, True, True, False, False, False]])[
-        :, None, None, :
-    ]  # (2, 1, 1, 6)
-    pairs = torch.rand(2, 1, 5, 6) < 0.7
+def attention_masks() -> dict[str, tuple[torch.Tensor | None, bool]]:
+    """Every kind of mask ``attention`` takes, by name, as (allowed, causal). The pair masks
+    and the bias leave query 2 of the first row no key to read."""
+    generator = torch.Generator().manual_seed(0)
+    keys = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    keys = keys[:, None, None, :]  # (2, 1, 1, 6)
+    pairs = torch.rand(2, 1, 5, 6, generator=generator) < 0.7
     pairs[0, 0, 2] = False
-    bias = torch.randn(1, 4, 5, 6).masked_fill(~pairs, float("-inf"))
-    return [(keys, False), (keys, True), (pairs, False), (bias, False), (None, True), (pairs, True)]
+    bias = torch.randn(1, 4, 5, 6, generator=generator).masked_fill(~pairs, float("-inf"))
+    return {
+        "keys": (keys, False),
+        "keys, causal": (keys, True),
+        "pairs": (pairs, False),
+        "pairs, causal": (pairs, True),
+        "bias": (bias, False),
+        "causal": (None, True),
+    }
 
 
-@pytest.mark.parametrize("mask_kind", range(6))
-def test_attention_with_dropout_is_the_formula_with_its_mask(mask_kind):
-    """On a CPU, dropout on the weights is drawn by the Dropout module: the output is
-    softmax(q k^T / sqrt(S) + mask) dropped out with the very mask it draws, times v; a query
-    that may read no key gets zeros, as from the fused kernel; gradients reach q, k and v."""
+def attention_row_by_row(q, k, v, allowed, causal, keep):
+    """The formula one query at a time, over the keys it may read (none: zeros); ``keep``
+    (B, H, T, U) multiplies the weights (dropout). Independent of how ``attention`` masks."""
+    B, H, T, S = q.shape
+    U = k.size(-2)
+    readable = torch.ones(B, H, T, U, dtype=torch.bool)
+    bias = torch.zeros(B, H, T, U)
+    if allowed is not None and allowed.is_floating_point():
+        readable = readable & allowed.isfinite()
+        bias = bias + allowed.masked_fill(allowed.isneginf(), 0.0)
+    elif allowed is not None:
+        readable = readable & allowed
+    if causal:
+        readable = readable & torch.ones(T, U, dtype=torch.bool).tril()
+    rows = []
+    for b, h, t in itertools.product(range(B), range(H), range(T)):
+        keys = readable[b, h, t].nonzero().flatten()
+        if len(keys) == 0:
+            rows.append(torch.zeros(S))
+            continue
+        weights = (q[b, h, t] @ k[b, h, keys].T / math.sqrt(S) + bias[b, h, t, keys]).softmax(dim=-1)
+        rows.append((weights * keep[b, h, t, keys]) @ v[b, h, keys])
+    return torch.stack(rows).view(B, H, T, S)
+
+
+@pytest.mark.parametrize("name", list(attention_masks()))
+def test_attention_with_dropout_is_the_formula_with_its_mask(name):
+    """On a CPU the weights are dropped out by the Dropout module: output and gradients (of
+    q, k, v and a trained bias) equal the formula's, computed query by query with the very
+    mask the module draws; a query that may read no key gets zeros, as from the fused
+    kernel. Without dropout (the fused kernel) the output is the formula's too."""
+    allowed, causal = attention_masks()[name]
     torch.manual_seed(0)
-    allowed, causal = masks()[mask_kind]
-    q, k, v = (torch.randn(2, 4, 5 if i == 0 else 6, 8, requires_grad=True) for i in range(3))
+    q, k, v = (torch.randn(2, 4, 5 if i == 0 else 6, 8) for i in range(3))
+    inputs = [q, k, v] + ([allowed] if allowed is not None and allowed.is_floating_point() else [])
+    leaves = [tensor.clone().requires_grad_(True) for tensor in inputs]
+    copies = [tensor.clone().requires_grad_(True) for tensor in inputs]
+    dropout = Dropout(0.3).train()
+
+    torch.manual_seed(1)
+    y = attention(*leaves[:3], leaves[3] if len(leaves) == 4 else allowed, causal, dropout)
+    torch.manual_seed(1)
+    keep = keep_mask((2, 4, 5, 6), 0.3, q)
+    expected = attention_row_by_row(*copies[:3], copies[3] if len(copies) == 4 else allowed, causal, keep)
+    torch.testing.assert_close(y, expected)
+    upstream = torch.randn_like(y)
+    gradients = torch.autograd.grad(y, leaves, upstream)
+    expected_gradients = torch.autograd.grad(expected, copies, upstream)
+    for gradient, reference in zip(gradients, expected_gradients, strict=True):
+        torch.testing.assert_close(gradient, reference)
+
+    dropout.eval()
+    plain = attention_row_by_row(q, k, v, allowed, causal, torch.ones(2, 4, 5, 6))
+    torch.testing.assert_close(attention(q, k, v, allowed, causal, dropout), plain)
+
+
+def test_attention_under_bf16_autocast_stays_close_to_fp32():
+    """In training under bf16 autocast the written-out formula runs its products in bf16:
+    the result stays within bf16's resolution of the fp32 one (same mask)."""
+    allowed, _ = attention_masks()["keys"]
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 5 if i == 0 else 6, 8) for i in range(3))
     dropout = Dropout(0.3).train()
     torch.manual_seed(1)
-    y = attention(q, k, v, allowed, causal, dropout)
-
-    scores = q @ k.transpose(-2, -1) / math.sqrt(8)  # (2, 4, 5, 6)
-    if causal:
-        scores = scores.masked_fill(torch.ones(5, 6, dtype=torch.bool).triu(1), float("-inf"))
-    if allowed is not None:
-        scores = (
-            scores + allowed if allowed.is_floating_point() else scores.masked_fill(~allowed, float("-inf"))
-        )
-    weights = scores.softmax(dim=-1).nan_to_num(0.0)
+    exact = attention(q, k, v, allowed, False, dropout)
     torch.manual_seed(1)
-    expected = weights * keep_mask(weights.shape, 0.3, weights) @ v
-    torch.testing.assert_close(y, expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = attention(q, k, v, allowed, False, dropout)
+    assert low.dtype == torch.bfloat16
+    torch.testing.assert_close(low.float(), exact, atol=0.05, rtol=0.02)
 
-    dropout.eval()  # without dropout: the fused kernel, equal to the formula
-    torch.testing.assert_close(attention(q, k, v, allowed, causal, dropout), weights @ v)
-    y.sum().backward()
-    assert all(t.grad is not None and t.grad.isfinite().all() for t in (q, k, v))
+
+def test_a_dropout_outside_zero_to_one_names_the_backbone_setting():
+    with pytest.raises(ConfigError, match=r"backbone.attention_dropout = 1.5: a dropout probability"):
+        apply(TransformerBackbone.Config(), {"attention_dropout": 1.5}, "backbone")
 
 
 def test_sinusoidal_positions_follow_the_formula():
