@@ -14,8 +14,10 @@ The Transformer's attention weights are dropped out by a module too, in
 ``nlpplat_transformer.transformer.attention``, which on a CPU writes the attention formula
 out for it. The ``nn.Dropout`` side restores what PyTorch alone does there: it swaps that
 function for ``scaled_dot_product_attention`` with its own ``dropout_p``, so the ratio is
-that of the whole change, not of the masks alone. ``--attention-only`` swaps that function
-alone and keeps our modules everywhere else.
+that of the whole change, not of the masks alone: under bf16 autocast PyTorch's fallback
+also converts the attention to fp32, where the written-out formula runs its products in
+bf16. ``--torch-bf16-math`` lets the fallback compute in bf16 too, so that only the masks
+differ; ``--attention-only`` swaps that function alone and keeps our modules elsewhere.
 
     NLPPLAT_DATA_DIR=../shared/data python benchmarks/dropout.py
     python benchmarks/dropout.py --run ner:lstm --run translation:transformer --steps 10
@@ -51,7 +53,12 @@ DEFAULT_RUNS = (
 
 
 def torch_attention(
-    q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, causal: bool, weight_dropout: nn.Module
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    allowed: Tensor | None,
+    causal: bool,
+    weight_dropout: Dropout | nn.Dropout,
 ) -> Tensor:
     """``transformer.attention`` as PyTorch alone computes it: the weights' dropout by
     ``scaled_dot_product_attention`` itself (on a CPU, its reference path with ``bernoulli_``)."""
@@ -83,13 +90,16 @@ def measure(
     with built_trainer(task, backbone, dataset, {"precision": precision}) as trainer:
         batches = first_batches(trainer, steps + 2)
         times: dict[str, list[float]] = {"ours": [], "torch": []}
-        for index, batch in enumerate(batches):
-            for name in ("ours", "torch") if index % 2 else ("torch", "ours"):
-                use_torch_dropout(trainer.model, name == "torch", attention_only)
-                start = time.perf_counter()
-                trainer._step(batch)
-                if index >= 2:  # the first two batches warm up allocations and kernels
-                    times[name].append(time.perf_counter() - start)
+        try:
+            for index, batch in enumerate(batches):
+                for name in ("ours", "torch") if index % 2 else ("torch", "ours"):
+                    use_torch_dropout(trainer.model, name == "torch", attention_only)
+                    start = time.perf_counter()
+                    trainer._step(batch)
+                    if index >= 2:  # the first two batches warm up allocations and kernels
+                        times[name].append(time.perf_counter() - start)
+        finally:
+            transformer.attention = OUR_ATTENTION
         count = sum(isinstance(m, Dropout | nn.Dropout) for m in trainer.model.modules())
         return {name: statistics.median(values) for name, values in times.items()} | {"modules": count}
 
@@ -103,8 +113,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--attention-only", action="store_true", help="swap only the Transformer's attention; ours elsewhere"
     )
+    parser.add_argument(
+        "--torch-bf16-math",
+        action="store_true",
+        help="let PyTorch's attention fallback compute in bf16 rather than fp32 (masks alone differ then)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(args.torch_bf16_math)  # read by the CPU path too
     table = steps_table(
         f"nlpplat Dropout against nn.Dropout{' in attention only' if args.attention_only else ''}, {args.precision}",
         ("dropout modules", "nn.Dropout s/step", "ours s/step", "nn.Dropout / ours"),
