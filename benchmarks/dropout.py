@@ -32,7 +32,6 @@ import time
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from rich.console import Console
 from torch import Tensor, nn
 from training_steps import add_run_option, built_trainer, first_batches, runs, steps_table
@@ -63,9 +62,7 @@ def torch_attention(
     """``transformer.attention`` as PyTorch alone computes it: the weights' dropout by
     ``scaled_dot_product_attention`` itself (on a CPU, its reference path with ``bernoulli_``)."""
     p = weight_dropout.p if weight_dropout.training else 0.0
-    if allowed is not None and allowed.is_floating_point():
-        allowed = allowed.to(q.dtype)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
+    return transformer.fused_attention(q, k, v, allowed, causal, p)
 
 
 def use_torch_dropout(model: nn.Module, torch_dropout: bool, attention_only: bool = False) -> None:

@@ -83,7 +83,7 @@ def attention(
     -inf where reading is not allowed); ``causal`` lets query t read keys up to t. A query
     that may read no key gets zeros, as from ``scaled_dot_product_attention``.
 
-    Without dropout, and on a GPU, this is ``scaled_dot_product_attention`` (fused kernels on
+    Without dropout, or on a GPU, this is :func:`fused_attention`, PyTorch's kernels (fused on
     a GPU, with their own counter-based dropout). With dropout on a CPU no fused kernel
     applies: torch falls back to its reference path, which converts bf16 inputs to fp32 and
     draws the weights' mask with ``bernoulli_``, one generator call per weight. Here the
@@ -94,24 +94,41 @@ def attention(
     on whole training steps.
     """
     p = weight_dropout.p if weight_dropout.training else 0.0
-    if allowed is not None and allowed.is_floating_point():
-        allowed = allowed.to(q.dtype)  # the fused kernel wants the bias in the queries' dtype
-    if causal and allowed is not None:  # torch's kernels take a mask or is_causal, not always both
-        above = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool, device=q.device).triu(1)  # (T, U)
-        allowed = allowed.masked_fill(above, -math.inf) if allowed.is_floating_point() else allowed & ~above
-        causal = False
     if p == 0.0 or q.device.type != "cpu":
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
-    scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # (B, H, T, U); scaling q is the cheaper side
+        return fused_attention(q, k, v, allowed, causal, p)
     if causal:
-        T, U = scores.shape[-2:]
-        scores = scores.masked_fill(torch.ones(T, U, dtype=torch.bool, device=q.device).triu(1), -math.inf)
-    if allowed is not None:
-        scores = scores + allowed if allowed.is_floating_point() else scores.masked_fill(~allowed, -math.inf)
+        allowed = with_causal(allowed, q.size(-2), k.size(-2), q.device)
+    scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # (B, H, T, U); scaling q is the cheaper side
+    if allowed is not None and allowed.is_floating_point():
+        scores = scores + allowed.to(scores.dtype)
+    elif allowed is not None:
+        scores = scores.masked_fill(~allowed, -math.inf)
     # A query that may read no key would get 0 / 0: give it zeros, and no NaN in the backward.
     unread = scores.isneginf().all(dim=-1, keepdim=True)  # (B, H, T, 1)
     weights = scores.masked_fill(unread, 0.0).softmax(dim=-1).masked_fill(unread, 0.0)
     return weight_dropout(weights) @ v
+
+
+def fused_attention(
+    q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, causal: bool, p: float
+) -> Tensor:
+    """``scaled_dot_product_attention`` with :func:`attention`'s arguments and its own dropout
+    ``p``: (B, H, T, S). A causal mask given with an explicit one is merged into it, since
+    not every kernel takes both."""
+    if causal and allowed is not None:
+        allowed, causal = with_causal(allowed, q.size(-2), k.size(-2), q.device), False
+    if allowed is not None and allowed.is_floating_point():
+        allowed = allowed.to(q.dtype)  # the kernels want the bias in the queries' dtype
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=causal, dropout_p=p)
+
+
+def with_causal(allowed: Tensor | None, queries: int, keys: int, device: torch.device) -> Tensor:
+    """``allowed`` (broadcast to (B, H, T, U), or None) with the keys after each query
+    disallowed too: False, or -inf in a float bias; (…, T, U)."""
+    later = torch.ones(queries, keys, dtype=torch.bool, device=device).triu(1)  # (T, U): key u after query t
+    if allowed is None:
+        return ~later
+    return allowed.masked_fill(later, -math.inf) if allowed.is_floating_point() else allowed & ~later
 
 
 class SelfAttention(nn.Module):
