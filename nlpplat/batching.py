@@ -43,6 +43,18 @@ def sort_key(length: Length) -> tuple[int, ...]:
     return (-(-first // BUCKET_WIDTH), *rest)
 
 
+def round_up(count: int, multiple: int) -> int:
+    """The least multiple of ``multiple`` that is at least ``count``."""
+    return -(-count // multiple) * multiple
+
+
+def padded(length: Length, multiple: int) -> Length:
+    """``length`` with every side rounded up to a multiple of ``multiple`` (its padded shape)."""
+    if isinstance(length, int):
+        return round_up(length, multiple)
+    return tuple(round_up(side, multiple) for side in length)
+
+
 def longest(length: Length) -> int:
     """Token slots one row of ``length`` takes on its longest side (what a budget counts)."""
     return max(sides(length), default=0)
@@ -54,6 +66,7 @@ def training_batches(
     rng: random.Random,
     pool_batches: int = 100,
     max_tokens: int = 0,
+    multiple: int = 1,
 ) -> list[list[int]]:
     """Indices of each training batch for one epoch; ``rng`` makes the order reproducible.
 
@@ -62,7 +75,14 @@ def training_batches(
     sentences: every step then sees about the same number of tokens, which is what the
     learning rate and the gradient noise depend on when lengths vary as much as in
     translation.
+
+    With ``multiple`` > 1, batches are cut and sorted by the lengths they will be padded to
+    (every side rounded up to a multiple of it, as :class:`nlpplat.model.Collator` pads them):
+    examples that pad alike then share batches, and batches of one padded shape hold as many
+    rows.
     """
+    if multiple > 1:
+        lengths = [padded(length, multiple) for length in lengths]
     order = list(range(len(lengths)))
     rng.shuffle(order)
     batches = []

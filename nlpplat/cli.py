@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from nlpplat import __version__
+from nlpplat import __version__, allocator
 from nlpplat.errors import NlpplatError, show_data_warnings_in_one_line
 
 stdout = Console()
@@ -639,5 +639,13 @@ def bench(
         )
 
 
+# The commands that train or evaluate: they run under a faster allocator when one is installed
+# (nlpplat.allocator). The others start in a second and would only pay the relaunch.
+HEAVY_COMMANDS = ("run", "evaluate", "bench")
+
+
 def main() -> None:
+    arguments = sys.argv[1:]
+    if arguments[:1] and arguments[0] in HEAVY_COMMANDS:
+        allocator.relaunch(arguments)
     cli(prog_name="nlpplat")

@@ -50,6 +50,10 @@ class TrainConfig:
     # > 0: batches hold up to this many token slots (sentences × longest) instead of batch_size
     # sentences, so every step sees about as many tokens (translation's usual batching).
     batch_tokens: int = 0
+    # > 1: every padded length is a multiple of this, and batches are cut by padded lengths,
+    # so batch shapes repeat and the kernels compiled for them are reused (bf16 on CPUs;
+    # nlpplat.model.Collator). Costs the padding: on average multiple / 2 slots per side.
+    pad_multiple: int = 1
     eval_batch_size: int = 256
     lr: float = 2e-3  # peak learning rate of AdamW
     weight_decay: float = 0.01
@@ -70,7 +74,15 @@ class TrainConfig:
     average_last: int = 0
 
     def __post_init__(self) -> None:
-        positive = ("epochs", "patience", "anneal_patience", "batch_size", "eval_batch_size", "processes")
+        positive = (
+            "epochs",
+            "patience",
+            "anneal_patience",
+            "batch_size",
+            "pad_multiple",
+            "eval_batch_size",
+            "processes",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} = {getattr(self, name)!r}: must be at least 1")

@@ -222,6 +222,10 @@ class Task:
     # The same for one backbone, over run_defaults and below the user's: what suits the
     # pair, e.g. {"rnn": {"train": {"schedule": "inverse_sqrt"}}}.
     backbone_run_defaults: ClassVar[Mapping[str, Mapping[str, Mapping[str, Any]]]] = {}
+    # Keys of :meth:`targets` that are sequences of their own length, not the input's
+    # (B, S, ...), padded with 0: e.g. a decoder's inputs. The host pads them, like the input,
+    # to a multiple of ``train.pad_multiple``.
+    sequence_targets: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, language: str = "en"):
         self.config = config

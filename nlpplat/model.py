@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nlpplat.batching import Length, sides
+from nlpplat.batching import Length, round_up, sides
 from nlpplat.contracts import Backbone, Batch, Task
 from nlpplat.embeddings import EmbeddingConfig, TokenEmbedder, TokenVocab
 
@@ -51,10 +52,16 @@ def parameter_count(model: nn.Module) -> int:
 
 
 class Collator:
-    """Turns examples into padded :class:`Batch` es."""
+    """Turns examples into padded :class:`Batch` es.
 
-    def __init__(self, task: Task, vocab: TokenVocab):
-        self.task, self.vocab = task, vocab
+    With ``multiple`` > 1 every padded length (the input's, and that of each of the task's
+    ``sequence_targets``) is a multiple of it. Batch shapes then repeat from batch to batch:
+    oneDNN compiles a kernel for every new shape of a bf16 matrix product on a CPU and keeps
+    only 1,024, and tensor cores want multiples of 8.
+    """
+
+    def __init__(self, task: Task, vocab: TokenVocab, multiple: int = 1):
+        self.task, self.vocab, self.multiple = task, vocab, multiple
 
     def lengths(self, examples: Sequence[Any]) -> list[Length]:
         """``task.length`` of every example; all with the same number of sides."""
@@ -68,8 +75,14 @@ class Collator:
         # would tie memory to every example ever predicted.
         encoded = [self.vocab.ids(self.task.tokens(example)) for example in examples]
         words, chars = TokenVocab.pad(encoded)
+        length = round_up(words.shape[1], self.multiple)
+        words = F.pad(words, (0, length - words.shape[1]))  # (B, T)
+        chars = F.pad(chars, (0, 0, 0, length - chars.shape[1]))  # (B, T, C)
         lengths = torch.tensor([len(ids) for ids, _ in encoded])
-        mask = torch.arange(words.shape[1]) < lengths.unsqueeze(1)  # (B, T)
-        length = words.shape[1]
+        mask = torch.arange(length) < lengths.unsqueeze(1)  # (B, T)
         targets = self.task.targets(examples, length)
+        for key in self.task.sequence_targets:
+            sequence = targets[key]  # (B, S, ...)
+            pad = round_up(sequence.shape[1], self.multiple) - sequence.shape[1]
+            targets[key] = F.pad(sequence, (0, 0) * (sequence.dim() - 2) + (0, pad))
         return Batch(words, chars, mask, targets, examples, self.task.features(examples, length))

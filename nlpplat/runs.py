@@ -105,7 +105,7 @@ class LoadedRun:
 
     @property
     def collate(self) -> Collator:
-        return Collator(self.task, self.vocab)
+        return Collator(self.task, self.vocab, self.config.train.pad_multiple)
 
     def predict(self, examples: Sequence[Any], batch_size: int = 256) -> list[Any]:
         from nlpplat.evaluation import predict

@@ -215,7 +215,7 @@ class Trainer:
         self.model: TaskModel = build_model(
             self.task, self.backbone_cls, self.config.backbone, self.vocab, self.config.embeddings
         ).to(self.device)
-        self.collate = Collator(self.task, self.vocab)
+        self.collate = Collator(self.task, self.vocab, train.pad_multiple)
         self.objective = objective(self.model, self.task, self.group, self.device)
         if self.group.rank:
             torch.manual_seed(train.seed + self.group.rank)  # its own dropout masks
@@ -370,6 +370,7 @@ class Trainer:
             train.batch_size,
             random.Random(train.seed * 100_003 + epoch),
             max_tokens=train.batch_tokens,
+            multiple=train.pad_multiple,
         )
 
     def _stop_interrupted(self) -> None:
