@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from nlpplat.batching import Length, evaluation_batches, loss_weights, padding_fraction, training_batches
+from nlpplat.batching import (
+    Length,
+    evaluation_batches,
+    loss_weights,
+    padded,
+    padding_fraction,
+    training_batches,
+)
 from nlpplat.embeddings import EmbeddingConfig, TokenVocab
 from nlpplat.model import Collator
 
@@ -75,6 +82,33 @@ def test_two_sided_lengths_pad_both_sides_little() -> None:
     assert padding_fraction(responses, by_both_sides) < 0.6 * padding_fraction(responses, by_longer_side)
     for batch in by_both_sides:  # the budget counts a row's longest side
         assert len(batch) * max(max(lengths[index]) for index in batch) <= 4096 or len(batch) == 1
+
+
+def test_batches_cut_by_padded_lengths_share_few_shapes() -> None:
+    lengths = lengths_like_dialogue()
+    exact = training_batches(lengths, 32, random.Random(1), max_tokens=4096)
+    rounded = training_batches(lengths, 32, random.Random(1), max_tokens=4096, multiple=8)
+    assert sorted(index for batch in rounded for index in batch) == list(range(len(lengths)))
+
+    def shape(batch: list[int], multiple: int) -> tuple[int, ...]:
+        """(rows, context slots, response slots) of the batch as the Collator pads it."""
+        sides = zip(*(padded(lengths[index], multiple) for index in batch), strict=True)
+        return (len(batch), *(max(side) for side in sides))
+
+    for batch in rounded:  # the budget counts padded slots
+        rows, *slots = shape(batch, 8)
+        assert rows * max(slots) <= 4096 or rows == 1
+    # Shapes repeat: a batch shape reuses the kernels compiled for it (bf16 on CPUs).
+    assert len({shape(batch, 8) for batch in rounded}) < 0.6 * len({shape(batch, 1) for batch in exact})
+
+
+def test_padded_rounds_every_side_up() -> None:
+    assert (padded(9, 8), padded(16, 8), padded((1, 8, 17), 8), padded((5, 3), 1)) == (
+        16,
+        16,
+        (8, 8, 24),
+        (5, 3),
+    )
 
 
 def test_two_sided_padding_fraction_by_hand() -> None:

@@ -106,3 +106,10 @@ def test_a_tasks_run_defaults_sit_below_the_users_settings(toy_registry) -> None
         assert config.train.lr == 0.1
     finally:
         toy_registry.tasks["toy"] = ToyTask
+
+
+@pytest.mark.parametrize("setting", ["train.pad_multiple=0", "train.batch_size=-2"])
+def test_counts_below_one_are_errors(toy_registry, setting: str) -> None:
+    name = setting.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"{name} = -?\d+: must be at least 1"):
+        resolve(toy_registry, [{"run": {"task": "toy", "backbone": "toy"}}, assignments_to_layer([setting])])

@@ -278,6 +278,35 @@ def test_loss_projects_only_real_positions_and_equals_the_full_loss() -> None:
     assert head.loss(prefix, gold, memory, mask, 0.1).item() == pytest.approx(full.item(), rel=1e-6)
 
 
+def test_the_projection_runs_on_a_multiple_of_rows_with_the_same_loss_and_gradients() -> None:
+    head, memory, mask, prefix, gold = small_teacher_forcing_case()
+    head.train()
+    rows: list[int] = []
+    logits = head.logits
+
+    def counting(states: torch.Tensor) -> torch.Tensor:
+        rows.append(states.shape[0])
+        return logits(states)
+
+    head.logits = counting  # type: ignore[method-assign]
+    prefix, gold = prefix.repeat(20, 1), gold.repeat(20, 1)  # 120 real positions, 40 padding
+    memory, mask = memory.repeat(20, 1, 1), mask.repeat(20, 1)
+    with torch.random.fork_rng():
+        loss = head.loss(prefix, gold, memory, mask, 0.1)
+    loss.backward()
+    grads = [parameter.grad.clone() for parameter in head.parameters()]
+    assert rows == [128]  # 120 rounded up to a multiple of PROJECTED_ROWS = 64
+    head.zero_grad()
+    with torch.random.fork_rng():  # the same dropout masks
+        states = head.decoder(head.embed(prefix), memory, mask)
+    real = gold != PAD
+    expected = label_smoothed_loss(logits(states[real]), gold[real], 0.1)
+    expected.backward()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    for grad, parameter in zip(grads, head.parameters(), strict=True):
+        torch.testing.assert_close(grad, parameter.grad, rtol=1e-5, atol=1e-7)
+
+
 def test_log_likelihood_sums_each_rows_real_tokens() -> None:
     head, memory, mask, prefix, gold = small_teacher_forcing_case()
     log_probs = head(prefix, memory, mask).log_softmax(dim=-1)

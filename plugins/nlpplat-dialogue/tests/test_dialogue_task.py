@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sacrebleu
+import torch
 from click.testing import CliRunner
 from dialogue_samples import SAMPLE, write_dailydialog
 
@@ -16,8 +17,10 @@ import nlpplat_dialogue.plugin
 from nlpplat import testing
 from nlpplat.cli import cli
 from nlpplat.config import resolve
+from nlpplat.embeddings import EmbeddingConfig, TokenVocab
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.inference import evaluate_run
+from nlpplat.model import Collator
 from nlpplat.runs import load_run
 from nlpplat.subwords import PAD
 from nlpplat.training import Trainer, default_registry
@@ -86,6 +89,7 @@ def test_the_plain_command_trains_the_measured_models_and_the_user_overrides_the
     transformer, lstm = resolved("dialogue", "transformer"), resolved("dialogue", "lstm")
     assert (transformer.backbone.layers, transformer.backbone.dropout) == (2, 0.1)
     assert (lstm.backbone.dropout, lstm.train.schedule) == (0.1, "linear")
+    assert transformer.train.pad_multiple == lstm.train.pad_multiple == 8
     assert resolved("dialogue", "transformer", {"backbone": {"layers": 4}}).backbone.layers == 4
     # The act classifier was measured with the backbones' own settings and keeps them.
     assert resolved("dialogue-act", "transformer").backbone.layers == 4
@@ -123,6 +127,22 @@ def test_length_has_a_context_side_and_a_response_side(sample: Path) -> None:
     for example in examples:  # batches sort on both; the loss is weighted by the second
         gold = task.targets([example], 0)["gold"]
         assert task.length(example) == (len(task.tokens(example)), int((gold != PAD).sum()))
+
+
+def test_a_pad_multiple_pads_the_context_and_the_response_alike(sample: Path) -> None:
+    task, examples = fitted(DialogueTask, sample, SMALL)
+    vocab = TokenVocab(EmbeddingConfig()).fit(task.tokens(example) for example in examples)
+    exact, rounded = Collator(task, vocab)(examples[:4]), Collator(task, vocab, 8)(examples[:4])
+    padded_widths = [rounded.words.shape[1], *(rounded.targets[key].shape[1] for key in ("prefix", "gold"))]
+    widths = [exact.words.shape[1], *(exact.targets[key].shape[1] for key in ("prefix", "gold"))]
+    assert [width % 8 for width in widths] != [0, 0, 0]  # else the test would prove nothing
+    assert padded_widths == [-(-width // 8) * 8 for width in widths]
+    pairs = [(exact.words, rounded.words), (exact.chars, rounded.chars), (exact.mask, rounded.mask)]
+    pairs += [(exact.targets[key], rounded.targets[key]) for key in ("prefix", "gold")]
+    for before, after in pairs:  # the same batch, then padding only
+        width = before.shape[1]
+        assert torch.equal(after[:, :width], before)
+        assert not after[:, width:].any()
 
 
 def test_context_marks_speakers_relative_to_the_turn_and_is_cut_from_the_left(sample: Path) -> None:
