@@ -313,6 +313,16 @@ class Task:
         """
         raise NotImplementedError
 
+    def shared_word_embedding(self, words: Sequence[str], head: nn.Module) -> nn.Module | None:
+        """What embeds the host's word ids instead of its own table, or None (the default).
+
+        ``words``: the host's word vocabulary, by id. A generating task whose encoder and
+        decoder read one subword vocabulary can return rows of its head's target embedding
+        (three-way tying, Press & Wolf 2017): ``forward(words (B, T) long) -> (B, T, W)``,
+        ``W`` the host's ``embeddings.word_dim``.
+        """
+        return None
+
     def loss(self, head: nn.Module, states: Tensor, batch: Batch) -> Tensor:
         """Scalar training loss (float32), averaged so that it does not grow with batch size.
 

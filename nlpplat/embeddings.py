@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from nlpplat.dropout import Dropout
+from nlpplat.errors import ConfigError
 
 PAD, UNK = 0, 1  # reserved ids in both vocabularies
 _DIGITS = re.compile(r"\d")
@@ -146,6 +147,24 @@ class CharCNN(nn.Module):
         return x.reshape(batch, length, -1)
 
 
+class SharedRows(nn.Module):
+    """Word ids -> rows of another module's embedding table, scaled: ``forward(words (B, T)) -> (B, T, E)``.
+
+    ``ids`` (V,) long maps each word id to its row. The table stays its owner's: it is
+    neither a parameter nor in the state dict of this module, so a checkpoint holds it once
+    and nothing that walks the state dict updates it twice.
+    """
+
+    def __init__(self, table: nn.Embedding, ids: Tensor, scale: float = 1.0):
+        super().__init__()
+        self.owner = [table]  # a list hides the module from nn.Module's registration
+        self.register_buffer("ids", ids, persistent=False)  # derived from the vocabularies
+        self.scale = scale
+
+    def forward(self, words: Tensor) -> Tensor:
+        return self.owner[0](self.ids[words]) * self.scale
+
+
 class TokenEmbedder(nn.Module):
     """words (B, T), chars (B, T, C), features {name: (B, T)} -> token vectors (B, T, output_dim).
 
@@ -168,6 +187,14 @@ class TokenEmbedder(nn.Module):
         drop = torch.tensor(vocab.dropout_probabilities(), dtype=torch.float)  # (V,)
         self.register_buffer("word_drop", drop, persistent=False)  # derived from vocab.json
         self.output_dim = config.word_dim + config.char_filters + config.feature_dim * len(self.features)
+
+    def share_words(self, words: nn.Module) -> None:
+        """Embed word ids with ``words`` (another module's rows, :class:`SharedRows`) instead
+        of the own table, which is dropped."""
+        width = words(torch.zeros(1, 1, dtype=torch.long)).shape[-1]
+        if width != self.config.word_dim:
+            raise ConfigError(f"a shared word embedding is {width} wide: set embeddings.word_dim = {width}")
+        self.words = words
 
     def forward(self, words: Tensor, chars: Tensor, features: dict[str, Tensor] | None = None) -> Tensor:
         if self.training and self.config.word_dropout > 0:

@@ -44,6 +44,9 @@ def build_model(
         )
     else:
         head = task.build_head(encoder.output_dim)
+    shared = task.shared_word_embedding(list(vocab.words), head)
+    if shared is not None:
+        embedder.share_words(shared)
     return TaskModel(embedder, encoder, head)
 
 

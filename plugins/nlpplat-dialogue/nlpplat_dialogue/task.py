@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from nlpplat import Batch, Decoder, Task
 from nlpplat.dropout import Dropout
+from nlpplat.embeddings import SharedRows
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, teacher_forcing
 from nlpplat.io import atomic_writer
@@ -212,6 +213,9 @@ class DialogueConfig(ContextSettings, GenerationSettings):
     max_length_offset: int = 40
     label_smoothing: float = 0.0  # smoothing raises perplexity, the primary metric
     tie_embeddings: bool = True  # the target embedding is also the output projection
+    # The encoder reads the context's pieces with the target embedding too (three-way tying,
+    # Press & Wolf 2017): one SentencePiece model writes both sides, so a piece has one row.
+    share_embeddings: bool = False
 
     def __post_init__(self) -> None:
         GenerationSettings.__post_init__(self)
@@ -289,6 +293,13 @@ class DialogueTask(DialogueData, GeneratingTask):
 
     def target_size(self) -> int:
         return self._subwords().target_size
+
+    def shared_word_embedding(self, words: Sequence[str], head: nn.Module) -> nn.Module | None:
+        if not self.config.share_embeddings:
+            return None
+        assert isinstance(head, TargetDecoder)
+        ids = torch.tensor([self._subwords().target.piece_to_id(word) for word in words])
+        return SharedRows(head.embedding, ids, head.scale)
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[Reply]:
         """The gold response's log-likelihood and, unless only scoring, a generated response."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -20,7 +21,7 @@ from nlpplat.config import resolve
 from nlpplat.embeddings import EmbeddingConfig, TokenVocab
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.inference import evaluate_run
-from nlpplat.model import Collator
+from nlpplat.model import Collator, build_model
 from nlpplat.runs import load_run
 from nlpplat.subwords import PAD
 from nlpplat.training import Trainer, default_registry
@@ -143,6 +144,26 @@ def test_a_pad_multiple_pads_the_context_and_the_response_alike(sample: Path) ->
         width = before.shape[1]
         assert torch.equal(after[:, :width], before)
         assert not after[:, width:].any()
+
+
+def test_shared_embeddings_read_the_context_with_the_response_rows(sample: Path) -> None:
+    from nlpplat_transformer.transformer import TransformerBackbone, TransformerConfig
+
+    task, examples = fitted(DialogueTask, sample, dataclasses.replace(SMALL, share_embeddings=True))
+    embeddings = EmbeddingConfig(word_dim=32, char_filters=0)
+    vocab = TokenVocab(embeddings).fit(task.tokens(example) for example in examples)
+    backbone = TransformerConfig(d_model=32, heads=2, layers=1, ff=64)
+    model = build_model(task, TransformerBackbone, backbone, vocab, embeddings)
+    assert not any(name.startswith("embedder.words") for name in model.state_dict())  # held once, by the head
+    word = vocab.words[SELF]
+    row = model.head.embedding.weight[task._subwords().target.piece_to_id(SELF)]
+    torch.testing.assert_close(model.embedder.words(torch.tensor([word]))[0], row * model.head.scale)
+    model.embedder.words(torch.tensor([[word]])).sum().backward()  # the encoder's reading trains the row
+    assert model.head.embedding.weight.grad[task._subwords().target.piece_to_id(SELF)].abs().sum() > 0
+    with pytest.raises(
+        ConfigError, match=r"a shared word embedding is 32 wide: set embeddings.word_dim = 32"
+    ):
+        build_model(task, TransformerBackbone, backbone, vocab, dataclasses.replace(embeddings, word_dim=16))
 
 
 def test_context_marks_speakers_relative_to_the_turn_and_is_cut_from_the_left(sample: Path) -> None:
