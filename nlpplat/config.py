@@ -207,10 +207,15 @@ def _coerce(default: Any, value: Any, name: str) -> Any:
 
 
 def resolve(
-    registry: Any,
-    layers: Iterable[Mapping[str, Mapping[str, Any]]],
+    registry: Any, layers: Iterable[Mapping[str, Mapping[str, Any]]], new_run: bool = True
 ) -> RunConfig:
-    """Merge configuration layers (lowest precedence first) into a checked RunConfig."""
+    """Merge configuration layers (lowest precedence first) into a checked RunConfig.
+
+    For a new run the task's ``run_defaults`` (for its backbone too) and the dataset's task
+    settings lie below the layers. A trained run's saved config (``new_run=False``) holds every
+    setting there was when it trained; one added since takes its dataclass default, which is
+    always the behaviour from before the setting existed, never a task's newer preference.
+    """
     merged: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for layer in layers:
         for section, values in layer.items():
@@ -226,13 +231,13 @@ def resolve(
     backbone_cls = registry.backbone(run.backbone)
     task_cls = registry.task(run.task)
     registry.check_pair(task_cls, backbone_cls)  # e.g. a generating task needs a decoder
-    for_backbone = task_cls.backbone_run_defaults.get(run.backbone, {})
-    for section in SECTIONS:  # the task's needs (with this backbone), below the user's
+    for_backbone = task_cls.backbone_run_defaults.get(run.backbone, {}) if new_run else {}
+    for section in SECTIONS if new_run else ():  # the task's needs (with this backbone), below the user's
         defaults = {**task_cls.run_defaults.get(section, {}), **for_backbone.get(section, {})}
         if section == "train" and "batch_size" in merged[section] and "batch_tokens" not in merged[section]:
             defaults.pop("batch_tokens", None)  # the user asked for batches of sentences: give them
         merged[section] = {**defaults, **merged[section]}
-    if run.dataset:
+    if run.dataset and new_run:
         merged["task"] = {**registry.dataset(run.task, run.dataset).task_defaults, **merged["task"]}
     return RunConfig(
         run=run,

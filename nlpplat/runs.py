@@ -89,7 +89,7 @@ def load_config(
                 f"--set {section}.…: a trained run's {section} settings are fixed by its weights; "
                 f"only {' and '.join(s + '.*' for s in USE_SECTIONS)} settings can change (e.g. task.beam=10)"
             )
-    return resolve(registry, [load_toml(path), *([overrides] if overrides else [])])
+    return resolve(registry, [load_toml(path), *([overrides] if overrides else [])], new_run=False)
 
 
 @dataclass

@@ -96,6 +96,21 @@ def test_the_plain_command_trains_the_measured_models_and_the_user_overrides_the
     assert resolved("dialogue-act", "transformer").backbone.layers == 4
 
 
+def test_a_setting_added_since_a_run_trained_keeps_the_old_behaviour(tmp_path: Path) -> None:
+    """A saved config.toml lacks what did not exist yet: the dataclass default, not the task's preference."""
+    import tomli_w
+
+    from nlpplat.runs import load_config
+
+    registry = default_registry()
+    saved = resolve(registry, [{"run": {"task": "dialogue", "backbone": "transformer"}}]).to_dict()
+    assert saved["train"].pop("pad_multiple") == 8  # the task's preference for new runs
+    (tmp_path / "config.toml").write_text(tomli_w.dumps(saved), encoding="utf-8")
+    loaded = load_config(tmp_path, registry)
+    assert loaded.train.pad_multiple == 1  # as the run was trained
+    assert (loaded.backbone.layers, loaded.train.schedule) == (2, "linear")  # saved settings stay
+
+
 def test_demo_dataset_conforms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NLPPLAT_CACHE", str(tmp_path))
     [demo] = [spec for spec in DATASETS if spec.name == "demo" and spec.task == "dialogue"]
