@@ -215,6 +215,7 @@ class DialogueConfig(ContextSettings, GenerationSettings):
     tie_embeddings: bool = True  # the target embedding is also the output projection
     # The encoder reads the context's pieces with the target embedding too (three-way tying,
     # Press & Wolf 2017): one SentencePiece model writes both sides, so a piece has one row.
+    # False here (how runs trained before it existed load); new runs get True (run_defaults).
     share_embeddings: bool = False
 
     def __post_init__(self) -> None:
@@ -233,6 +234,9 @@ class DialogueTask(DialogueData, GeneratingTask):
     default_datasets = ("dailydialog", "demo")
     include_turn = False
     run_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        # One embedding for context, response and output: dev perplexity 2.6 to 3.7 lower
+        # after each of the first epochs, in 26 % fewer parameters (docs/tasks/dialogue.md).
+        "task": {"share_embeddings": True},
         "embeddings": {
             "lowercase": False,
             "zero_digits": False,
@@ -399,8 +403,10 @@ class DialogueActTask(DialogueData, Task):
     description = "Dialogue-act classification of each utterance: accuracy, macro-F1"
     default_datasets = ("dailydialog", "demo")
     include_turn = True
-    run_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = DialogueTask.run_defaults | {
-        "train": {"batch_tokens": 4096, "max_time": "30m", "eval_batch_size": 100}
+    # The generator's embeddings; no shared target embedding, no schedule of its own.
+    run_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "embeddings": DialogueTask.run_defaults["embeddings"],
+        "train": {"batch_tokens": 4096, "max_time": "30m", "eval_batch_size": 100},
     }
     config: DialogueActConfig
 

@@ -91,6 +91,7 @@ def test_the_plain_command_trains_the_measured_models_and_the_user_overrides_the
     assert (transformer.backbone.layers, transformer.backbone.dropout) == (2, 0.1)
     assert (lstm.backbone.dropout, lstm.train.schedule) == (0.1, "linear")
     assert transformer.train.pad_multiple == lstm.train.pad_multiple == 8
+    assert transformer.task.share_embeddings and lstm.task.share_embeddings
     assert resolved("dialogue", "transformer", {"backbone": {"layers": 4}}).backbone.layers == 4
     # The act classifier was measured with the backbones' own settings and keeps them.
     assert resolved("dialogue-act", "transformer").backbone.layers == 4
