@@ -193,7 +193,10 @@ class TokenEmbedder(nn.Module):
         of the own table, which is dropped."""
         width = words(torch.zeros(1, 1, dtype=torch.long)).shape[-1]
         if width != self.config.word_dim:
-            raise ConfigError(f"a shared word embedding is {width} wide: set embeddings.word_dim = {width}")
+            raise ConfigError(
+                f"embeddings.word_dim is {self.config.word_dim}, but the task shares a {width}-wide "
+                f"embedding with the input: set embeddings.word_dim={width} or turn the task's sharing off"
+            )
         self.words = words
 
     def forward(self, words: Tensor, chars: Tensor, features: dict[str, Tensor] | None = None) -> Tensor:

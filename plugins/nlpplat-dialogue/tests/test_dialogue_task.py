@@ -91,7 +91,7 @@ def test_the_plain_command_trains_the_measured_models_and_the_user_overrides_the
     assert (transformer.backbone.layers, transformer.backbone.dropout) == (2, 0.1)
     assert (lstm.backbone.dropout, lstm.train.schedule) == (0.1, "linear")
     assert transformer.train.pad_multiple == lstm.train.pad_multiple == 8
-    assert transformer.task.share_embeddings and lstm.task.share_embeddings
+    assert transformer.task.share_embeddings and not lstm.task.share_embeddings
     assert resolved("dialogue", "transformer", {"backbone": {"layers": 4}}).backbone.layers == 4
     # The act classifier was measured with the backbones' own settings and keeps them.
     assert resolved("dialogue-act", "transformer").backbone.layers == 4
@@ -177,7 +177,7 @@ def test_shared_embeddings_read_the_context_with_the_response_rows(sample: Path)
     model.embedder.words(torch.tensor([[word]])).sum().backward()  # the encoder's reading trains the row
     assert model.head.embedding.weight.grad[task._subwords().target.piece_to_id(SELF)].abs().sum() > 0
     with pytest.raises(
-        ConfigError, match=r"a shared word embedding is 32 wide: set embeddings.word_dim = 32"
+        ConfigError, match=r"word_dim is 16, but the task shares a 32-wide .*embeddings.word_dim=32"
     ):
         build_model(task, TransformerBackbone, backbone, vocab, dataclasses.replace(embeddings, word_dim=16))
 
