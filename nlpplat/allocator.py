@@ -3,10 +3,10 @@
 A training step on a CPU allocates and frees thousands of tensors and scratch buffers
 whose sizes change with every batch shape; oneDNN adds a kernel and its buffers for each
 new shape. glibc's ``malloc`` (even as :mod:`nlpplat.memory` tunes it) fragments under
-that load: over the first 300 bf16 steps of a DailyDialog ``transformer`` epoch its step
-time grew from 0.38 to 0.55 s and the process reached 6.1 GB, where with tcmalloc (Google's
-thread-caching allocator) the same steps stayed at 0.34-0.41 s in 2.3 GB
-(``benchmarks/allocator.py``). The allocator cannot be swapped inside a running process:
+that load: over the first 300 bf16 steps of a DailyDialog ``transformer`` epoch, with
+tcmalloc (Google's thread-caching allocator) the process made 1.41 times as many response
+pieces per second as with glibc's, in 2.2 GiB against 5.5 (``benchmarks/allocator.py``,
+benchmarks/README.md). The allocator cannot be swapped inside a running process:
 it has to be loaded first, through ``LD_PRELOAD``. :func:`relaunch` therefore replaces the
 process, before it has done any work, by the same command with the library preloaded,
 when the library is installed (Debian/Ubuntu: ``apt-get install libtcmalloc-minimal4``).
