@@ -72,8 +72,8 @@ def wanted() -> tuple[str, Path] | None:
     if choice == "system" or not sys.platform.startswith("linux") or os.environ.get(_RELAUNCHED):
         return None
     name = "tcmalloc" if choice == "auto" else choice
-    if loaded() == name:
-        return None
+    if loaded() == name or (choice == "auto" and loaded() != "system"):
+        return None  # already there, or another that the user preloaded on purpose
     path = find(name)
     if path is None:
         if choice != "auto":  # asked for by name: say why it is not used, once
@@ -85,11 +85,13 @@ def wanted() -> tuple[str, Path] | None:
     return name, path
 
 
-def relaunch(argv: list[str]) -> None:
-    """Replace this process by ``python -m nlpplat ARGV`` with the wanted allocator preloaded.
+def relaunch() -> None:
+    """Replace this process by the same command line with the wanted allocator preloaded.
 
     Returns only when nothing is to be done (see :func:`wanted`). Call it first thing, before
-    any work: the new process starts over from the command line.
+    any work: the new process starts over from the command line, as given to the interpreter
+    (``sys.orig_argv``: its flags and any wrapper such as ``coverage run`` are kept, and no
+    ``-m`` puts the working directory ahead of the installed package).
     """
     choice = wanted()
     if choice is None:
@@ -99,4 +101,4 @@ def relaunch(argv: list[str]) -> None:
     env = dict(os.environ, LD_PRELOAD=preload, **{_RELAUNCHED: "1"})
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "nlpplat", *argv], env)
+    os.execve(sys.executable, sys.orig_argv, env)

@@ -159,13 +159,14 @@ def evaluation_batches(lengths: Sequence[Length], batch_size: int) -> list[list[
     return [order[offset : offset + batch_size] for offset in range(0, len(order), batch_size)]
 
 
-def padding_fraction(lengths: Sequence[Length], batches: Sequence[Sequence[int]]) -> float:
-    """Share of token slots in ``batches`` that are padding, over all sides (0 = none wasted)."""
+def padding_fraction(lengths: Sequence[Length], batches: Sequence[Sequence[int]], multiple: int = 1) -> float:
+    """Share of token slots in ``batches`` that are padding, over all sides (0 = none wasted),
+    each side's padded length rounded up to a multiple of ``multiple`` as the collator does."""
     slots = real = 0
     for batch in batches:
         if not batch:
             continue
         rows = [sides(lengths[index]) for index in batch]
-        slots += sum(len(rows) * max(side) for side in zip(*rows, strict=True))
+        slots += sum(len(rows) * round_up(max(side), multiple) for side in zip(*rows, strict=True))
         real += sum(map(sum, rows))
     return 1.0 - real / slots if slots else 0.0

@@ -645,7 +645,6 @@ HEAVY_COMMANDS = ("run", "evaluate", "bench")
 
 
 def main() -> None:
-    arguments = sys.argv[1:]
-    if arguments[:1] and arguments[0] in HEAVY_COMMANDS:
-        allocator.relaunch(arguments)
+    if sys.argv[1:2] and sys.argv[1] in HEAVY_COMMANDS:
+        allocator.relaunch()
     cli(prog_name="nlpplat")

@@ -16,10 +16,13 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from nlpplat.embeddings import SharedRows
 
 
 @dataclass
@@ -313,7 +316,7 @@ class Task:
         """
         raise NotImplementedError
 
-    def shared_word_embedding(self, words: Sequence[str], head: nn.Module) -> nn.Module | None:
+    def shared_word_embedding(self, words: Sequence[str], head: nn.Module) -> SharedRows | None:
         """What embeds the host's word ids instead of its own table, or None (the default).
 
         ``words``: the host's word vocabulary, by id. A generating task whose encoder and

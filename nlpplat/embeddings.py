@@ -157,11 +157,13 @@ class SharedRows(nn.Module):
 
     def __init__(self, table: nn.Embedding, ids: Tensor, scale: float = 1.0):
         super().__init__()
-        self.owner = [table]  # a list hides the module from nn.Module's registration
+        self.owner: list[nn.Embedding] = [table]  # a list hides the module from registration
         self.register_buffer("ids", ids, persistent=False)  # derived from the vocabularies
         self.scale = scale
+        self.embedding_dim = table.embedding_dim
 
     def forward(self, words: Tensor) -> Tensor:
+        """words (B, T) long -> (B, T, E): the owner's rows of the words, times ``scale``."""
         return self.owner[0](self.ids[words]) * self.scale
 
 
@@ -188,10 +190,10 @@ class TokenEmbedder(nn.Module):
         self.register_buffer("word_drop", drop, persistent=False)  # derived from vocab.json
         self.output_dim = config.word_dim + config.char_filters + config.feature_dim * len(self.features)
 
-    def share_words(self, words: nn.Module) -> None:
+    def share_words(self, words: SharedRows) -> None:
         """Embed word ids with ``words`` (another module's rows, :class:`SharedRows`) instead
         of the own table, which is dropped."""
-        width = words(torch.zeros(1, 1, dtype=torch.long)).shape[-1]
+        width = words.embedding_dim
         if width != self.config.word_dim:
             raise ConfigError(
                 f"embeddings.word_dim is {self.config.word_dim}, but the task shares a {width}-wide "

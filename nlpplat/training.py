@@ -599,7 +599,7 @@ class Trainer:
             "best_epoch": progress.best_epoch,
             "final_weights": progress.final_weights,
             "stop_reason": progress.stop_reason,
-            "padding_fraction": round(padding_fraction(lengths, batches), 4),
+            "padding_fraction": round(padding_fraction(lengths, batches, config.train.pad_multiple), 4),
             "removed_as_in_train": self.removed,
             "peak_memory_mb": peak_memory_mb(self.device),
             "precision": config.train.precision,

@@ -30,10 +30,12 @@ def test_relaunch_preloads_the_library_and_runs_the_same_command(
 ) -> None:
     calls = []
     monkeypatch.setenv("LD_PRELOAD", "/opt/other.so")
+    command = ["/venv/bin/python", "-X", "dev", "/venv/bin/nlpplat", "run", "--task", "ner"]
+    monkeypatch.setattr(sys, "orig_argv", command)
     monkeypatch.setattr(os, "execve", lambda path, argv, env: calls.append((path, argv, env)))
-    allocator.relaunch(["run", "--task", "ner"])
+    allocator.relaunch()
     [(path, argv, env)] = calls
-    assert (path, argv) == (sys.executable, [sys.executable, "-m", "nlpplat", "run", "--task", "ner"])
+    assert (path, argv) == (sys.executable, command)  # the interpreter's flags and script kept
     assert env["LD_PRELOAD"] == f"{fake_tcmalloc} /opt/other.so"
     assert env["_NLPPLAT_RELAUNCHED"] == "1"  # the new process does not relaunch again
 
@@ -47,6 +49,15 @@ def test_no_relaunch_when_asked_not_to_or_already_done(
 ) -> None:
     monkeypatch.setenv(variable, value)
     assert allocator.wanted() is None
+
+
+def test_auto_keeps_an_allocator_the_user_preloaded(
+    fake_tcmalloc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(allocator, "loaded", lambda: "jemalloc")
+    assert allocator.wanted() is None
+    monkeypatch.setenv(allocator.VARIABLE, "tcmalloc")  # named: that one it is
+    assert allocator.wanted() == ("tcmalloc", fake_tcmalloc)
 
 
 def test_no_relaunch_without_the_library_and_a_warning_when_it_was_named(

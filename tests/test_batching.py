@@ -52,6 +52,7 @@ def test_evaluation_batches_are_sorted_by_length() -> None:
 
 def test_padding_fraction_by_hand() -> None:
     assert padding_fraction([2, 4], [[0, 1]]) == 0.25  # 6 real tokens in 8 slots
+    assert padding_fraction([2, 4], [[0, 1]], multiple=8) == 0.625  # in 16 slots
 
 
 def test_token_batches_respect_the_budget_and_keep_every_sentence():

@@ -300,12 +300,25 @@ class DialogueTask(DialogueData, GeneratingTask):
     def target_size(self) -> int:
         return self._subwords().target_size
 
-    def shared_word_embedding(self, words: Sequence[str], head: nn.Module) -> nn.Module | None:
+    def shared_word_embedding(self, words: Sequence[str], head: nn.Module) -> SharedRows | None:
         if not self.config.share_embeddings:
             return None
-        assert isinstance(head, TargetDecoder)
-        ids = torch.tensor([self._subwords().target.piece_to_id(word) for word in words])
-        return SharedRows(head.embedding, ids, head.scale)
+        if not isinstance(head, TargetDecoder):
+            raise TypeError(f"task.share_embeddings needs the TargetDecoder head, not {type(head).__name__}")
+        pieces = self._subwords().target
+        ids = [pieces.piece_to_id(word) for word in words]
+        # The host's two reserved words (padding, unknown) have no piece; any other word
+        # without one was changed by the host's normalisation and would read <unk>'s row.
+        reserved = 2
+        strays = [
+            word for word, row in zip(words[reserved:], ids[reserved:], strict=True) if row == pieces.unk_id()
+        ]
+        if strays:
+            raise ConfigError(
+                f"task.share_embeddings: {len(strays)} input words are not pieces of the subword model "
+                f"(e.g. {strays[0]!r}); set embeddings.lowercase=false and embeddings.zero_digits=false"
+            )
+        return SharedRows(head.embedding, torch.tensor(ids), head.scale)
 
     def decode(self, head: TargetDecoder, states: Tensor, batch: Batch) -> list[Reply]:
         """The gold response's log-likelihood and, unless only scoring, a generated response."""

@@ -166,7 +166,7 @@ def test_shared_embeddings_read_the_context_with_the_response_rows(sample: Path)
     from nlpplat_transformer.transformer import TransformerBackbone, TransformerConfig
 
     task, examples = fitted(DialogueTask, sample, dataclasses.replace(SMALL, share_embeddings=True))
-    embeddings = EmbeddingConfig(word_dim=32, char_filters=0)
+    embeddings = EmbeddingConfig(word_dim=32, char_filters=0, lowercase=False, zero_digits=False)
     vocab = TokenVocab(embeddings).fit(task.tokens(example) for example in examples)
     backbone = TransformerConfig(d_model=32, heads=2, layers=1, ff=64)
     model = build_model(task, TransformerBackbone, backbone, vocab, embeddings)
@@ -180,6 +180,9 @@ def test_shared_embeddings_read_the_context_with_the_response_rows(sample: Path)
         ConfigError, match=r"word_dim is 16, but the task shares a 32-wide .*embeddings.word_dim=32"
     ):
         build_model(task, TransformerBackbone, backbone, vocab, dataclasses.replace(embeddings, word_dim=16))
+    # A word the host normalised into something that is no piece would read <unk>'s row.
+    with pytest.raises(ConfigError, match=r"1 input words are not pieces .*'▁zqxj'.*lowercase=false"):
+        task.shared_word_embedding([*list(vocab.words)[:2], "▁zqxj"], model.head)
 
 
 def test_context_marks_speakers_relative_to_the_turn_and_is_cut_from_the_left(sample: Path) -> None:
