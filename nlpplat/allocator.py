@@ -71,8 +71,8 @@ def wanted() -> tuple[str, Path] | None:
         raise SystemExit(f"error: {VARIABLE}={choice!r}: use one of {', '.join(CHOICES)}")
     if choice == "system" or not sys.platform.startswith("linux") or os.environ.get(_RELAUNCHED):
         return None
-    name = "tcmalloc" if choice == "auto" else choice
-    if loaded() == name or (choice == "auto" and loaded() != "system"):
+    name, current = ("tcmalloc" if choice == "auto" else choice), loaded()
+    if current == name or (choice == "auto" and current != "system"):
         return None  # already there, or another that the user preloaded on purpose
     path = find(name)
     if path is None:

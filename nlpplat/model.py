@@ -84,8 +84,9 @@ class Collator:
         lengths = torch.tensor([len(ids) for ids, _ in encoded])
         mask = torch.arange(length) < lengths.unsqueeze(1)  # (B, T)
         targets = self.task.targets(examples, length)
-        for key in self.task.sequence_targets if self.multiple > 1 else ():
-            sequence = targets[key]  # (B, S, ...)
-            pad = round_up(sequence.shape[1], self.multiple) - sequence.shape[1]
-            targets[key] = F.pad(sequence, (0, 0) * (sequence.dim() - 2) + (0, pad))
+        if self.multiple > 1:  # else every pad would be 0: spare the copies
+            for key in self.task.sequence_targets:
+                sequence = targets[key]  # (B, S, ...)
+                pad = round_up(sequence.shape[1], self.multiple) - sequence.shape[1]
+                targets[key] = F.pad(sequence, (0, 0) * (sequence.dim() - 2) + (0, pad))
         return Batch(words, chars, mask, targets, examples, self.task.features(examples, length))

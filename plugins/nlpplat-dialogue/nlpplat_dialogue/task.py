@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from nlpplat import Batch, Decoder, Task
 from nlpplat.dropout import Dropout
+from nlpplat.embeddings import UNK as UNKNOWN_WORD
 from nlpplat.embeddings import SharedRows
 from nlpplat.errors import ConfigError, DataError
 from nlpplat.generation import GeneratingTask, GenerationSettings, TargetDecoder, teacher_forcing
@@ -307,11 +308,11 @@ class DialogueTask(DialogueData, GeneratingTask):
             raise TypeError(f"task.share_embeddings needs the TargetDecoder head, not {type(head).__name__}")
         pieces = self._subwords().target
         ids = [pieces.piece_to_id(word) for word in words]
-        # The host's two reserved words (padding, unknown) have no piece; any other word
-        # without one was changed by the host's normalisation and would read <unk>'s row.
-        reserved = 2
+        # The host's reserved words (padding, unknown) have no piece; any later word without
+        # one was changed by the host's normalisation and would read <unk>'s row.
+        first = UNKNOWN_WORD + 1
         strays = [
-            word for word, row in zip(words[reserved:], ids[reserved:], strict=True) if row == pieces.unk_id()
+            word for word, row in zip(words[first:], ids[first:], strict=True) if row == pieces.unk_id()
         ]
         if strays:
             raise ConfigError(
