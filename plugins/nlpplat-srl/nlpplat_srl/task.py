@@ -54,6 +54,10 @@ class SRLConfig:
     # needs trees only in training; prediction reads words alone. 0 (the default: it did not
     # help the BiLSTM, docs/tasks/srl.md) builds no parser.
     syntax: float = 0.0
+    # Let the argument scorer read the parser's tree: for every word, the probabilities that it
+    # is the predicate's child, parent, sibling, grandchild, grandparent or aunt
+    # (SRLHead.tree_relations). Needs the parser (syntax > 0); prediction still reads words alone.
+    tree_features: bool = False
     # Added at decoding to the score of every argument tag (all but O) at every word. Above 0
     # the labeller marks more words as arguments (recall up, precision down), below 0 fewer.
     # Training ignores it, so a trained run can be decoded with any value (chosen on dev).
@@ -68,6 +72,11 @@ class SRLConfig:
             raise ConfigError(f"task.threshold must be in (0, 1), not {self.threshold!r}")
         if self.syntax < 0:
             raise ConfigError(f"task.syntax is a loss weight, 0 or more, not {self.syntax!r}")
+        if self.tree_features and self.syntax <= 0:
+            raise ConfigError(
+                "task.tree_features reads the tree of the auxiliary parser, which task.syntax=0 does not"
+                " build: set task.syntax to a weight above 0 (e.g. task.syntax=1)"
+            )
         if self.predicate_feature not in PREDICATE_FEATURES:
             raise ConfigError(
                 f"task.predicate_feature must be one of {', '.join(PREDICATE_FEATURES)},"
@@ -147,6 +156,7 @@ class SRLTask(Task):
             "senses": self.senses.state_dict(),
             "predicate_feature": self.config.predicate_feature,
             "syntax": self.config.syntax,
+            "tree_features": self.config.tree_features,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -156,6 +166,7 @@ class SRLTask(Task):
         # before the distance feature existed have no entry and used the indicator.
         self.config.predicate_feature = state.get("predicate_feature", "indicator")
         self.config.syntax = state.get("syntax", 0.0)  # and so were the parser's, if it had one
+        self.config.tree_features = state.get("tree_features", False)  # and the argument scorer's
 
     def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
         """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
@@ -164,8 +175,9 @@ class SRLTask(Task):
         padding are ``O``); predicates (B, length): 1 on the gold predicates of IDENTIFY rows;
         position (B,): the marked word (0 elsewhere); roleset (B,): the gold roleset id, or
         -1 where there is none or it is unknown; heads (B, length): the gold head of each word
-        of IDENTIFY rows, the word itself for the root, ``NO_HEAD`` where there is no tree,
-        the head was cut off, in any other row, and everywhere when ``task.syntax`` is 0.
+        of annotated rows (IDENTIFY and MARKED), the word itself for the root, ``NO_HEAD`` where
+        there is no tree or the head was cut off, in UNSCORED rows, and everywhere when
+        ``task.syntax`` is 0.
         """
         size = len(examples)
         tags = torch.zeros(size, length, dtype=torch.long)
@@ -176,15 +188,15 @@ class SRLTask(Task):
         heads = torch.full((size, length), NO_HEAD, dtype=torch.long)
         for row, example in enumerate(examples):
             sentence = example.sentence
+            if self.config.syntax > 0 and sentence.heads is not None and sentence.annotated:
+                for word, head in enumerate(sentence.heads[:length]):
+                    if head < length:
+                        heads[row, word] = word if head < 0 else head
             if example.position is None:
                 kind[row] = IDENTIFY if sentence.annotated else UNSCORED
                 for word in sentence.predicates:
                     if word < length:
                         predicates[row, word] = 1
-                if self.config.syntax > 0 and sentence.heads is not None and sentence.annotated:
-                    for word, head in enumerate(sentence.heads[:length]):
-                        if head < length:
-                            heads[row, word] = word if head < 0 else head
                 continue
             kind[row], position[row] = MARKED, example.position
             if example.frame is not None:
@@ -231,7 +243,15 @@ class SRLTask(Task):
             raise RuntimeError("SRLTask.build_head needs tags: call fit() or load_state_dict() first")
         config = self.config
         arc_width = ARC_WIDTH if config.syntax > 0 else 0
-        return SRLHead(input_dim, len(self.tags), len(self.senses), config.hidden, config.dropout, arc_width)
+        return SRLHead(
+            input_dim,
+            len(self.tags),
+            len(self.senses),
+            config.hidden,
+            config.dropout,
+            arc_width,
+            config.tree_features,
+        )
 
     def _candidates(self, examples: Sequence[Instance], device: torch.device) -> Tensor:
         """(N, R) bool: the rolesets each marked predicate may take (:meth:`SenseInventory.candidate_ids`)."""
@@ -256,7 +276,7 @@ class SRLTask(Task):
         CRF's negative log-likelihood of MARKED rows per real word; sense: cross-entropy of
         the gold roleset among the predicate's candidates, per MARKED row; syntax (with
         ``task.syntax > 0``): cross-entropy of each word's gold head among the words of its
-        IDENTIFY row, per word with a tree, times ``task.syntax``.
+        row, per word with a tree in every annotated row, times ``task.syntax``.
         """
         targets, mask = batch.targets, batch.mask
         kind = targets["kind"]
@@ -270,16 +290,11 @@ class SRLTask(Task):
                     logits[words], targets["predicates"][identify][words].float()
                 )
             )
-            gold_heads = targets["heads"][identify]
-            if head.arc_width and (gold_heads != NO_HEAD).any():
-                arcs = head.arc_scores(states[identify]).float().masked_fill(~words.unsqueeze(1), BLOCKED)
-                parse = F.cross_entropy(arcs.flatten(0, 1), gold_heads.flatten(), ignore_index=NO_HEAD)
-                terms.append(self.config.syntax * parse)
         marked = kind == MARKED
         if marked.any():
             rows = marked.nonzero().squeeze(1).tolist()
             marked_states, positions, words = states[marked], targets["position"][marked], mask[marked]
-            emissions = head.emissions(marked_states, positions)
+            emissions = head.emissions(marked_states, positions, words)
             likelihood = head.crf.log_likelihood(
                 emissions, targets["tags"][marked], words, self._allowed_tags(positions, words)
             )
@@ -291,6 +306,13 @@ class SRLTask(Task):
                 allowed[known, gold[known]] = True  # the gold roleset is always a candidate
                 scores = head.sense_scores(marked_states, positions).float().masked_fill(~allowed, BLOCKED)
                 terms.append(F.cross_entropy(scores[known], gold[known]))
+        trees = (targets["heads"] != NO_HEAD).any(dim=1)  # (B,): rows that train the parser
+        if head.arc_width and trees.any():
+            arcs = head.arc_scores(states[trees]).float().masked_fill(~mask[trees].unsqueeze(1), BLOCKED)
+            parse = F.cross_entropy(
+                arcs.flatten(0, 1), targets["heads"][trees].flatten(), ignore_index=NO_HEAD
+            )
+            terms.append(self.config.syntax * parse)
         if not terms:  # only sentences without annotation: nothing to learn, but a graph to step
             return states.sum() * 0.0
         return torch.stack(terms).sum()
@@ -322,7 +344,7 @@ class SRLTask(Task):
                     batch.targets["position"][marked],
                     mask[marked],
                 )
-                emissions = head.emissions(marked_states, positions)
+                emissions = head.emissions(marked_states, positions, words)
                 if self.config.argument_bias:
                     emissions = emissions + emissions.new_tensor(
                         [0.0] + [self.config.argument_bias] * (len(self.tags) - 1)

@@ -19,6 +19,7 @@ from nlpplat.evaluation import predict
 from nlpplat.model import Collator, build_model
 from nlpplat.testing import LinearBackbone, LinearConfig
 from nlpplat.training import default_registry
+from nlpplat_srl.head import TREE_RELATIONS, SRLHead
 from nlpplat_srl.instances import Frame, Predicates, gold
 from nlpplat_srl.senses import SenseInventory
 from nlpplat_srl.task import IDENTIFY, MARKED, NO_HEAD, UNSCORED, SRLConfig, SRLTask
@@ -121,7 +122,7 @@ def test_the_indicator_alternative_and_runs_saved_before_the_distance_feature(ta
     assert old.features(examples, 11)["predicate"].equal(indicator)
 
 
-def test_gold_heads_of_identification_rows_train_the_auxiliary_parser(task_and_examples) -> None:
+def test_gold_heads_of_annotated_rows_train_the_auxiliary_parser(task_and_examples) -> None:
     task, examples = task_and_examples
     task.config.syntax = 1.0
     heads = task.targets(examples, 5)["heads"]
@@ -130,7 +131,9 @@ def test_gold_heads_of_identification_rows_train_the_auxiliary_parser(task_and_e
     assert heads[0].tolist() == [1, 1, 3, 1, NO_HEAD]
     # "John did n't write the": "write" is the root, the head of "the" ("letter") is cut off.
     assert heads[3].tolist() == [3, 3, 3, 3, NO_HEAD]
-    assert (heads[[1, 2, 4, 6, 8]] == NO_HEAD).all()  # marked rows, and the unannotated sentence
+    # Marked rows read the same sentences and learn the same trees; the unannotated one none.
+    assert heads[1].equal(heads[0]) and heads[2].equal(heads[0]) and heads[4].equal(heads[3])
+    assert (heads[6] == NO_HEAD).all()
     model, collate = tiny_model(task, examples)
     batch = collate(examples)
     states = model(batch)
@@ -151,6 +154,55 @@ def test_the_parser_is_built_only_with_a_syntax_weight_and_old_runs_have_none(ta
     old.load_state_dict(state)
     assert old.config.syntax == 0.0
     assert not any(name.startswith("arc") for name, _ in old.build_head(12).named_parameters())
+
+
+def test_tree_relations_read_the_parsers_tree_around_the_predicate() -> None:
+    # Seven words and a padding column; word 1 is the root, the predicate is word 2:
+    #   1 -> 0, 3;  3 -> 2, 4;  2 -> 5;  5 -> 6
+    tree = [1, 1, 3, 1, 3, 2, 5]
+    head = SRLHead(4, num_tags=3, num_rolesets=2, arc_width=4, tree_features=True)
+    scores = torch.full((1, 8, 8), -30.0)
+    for word, parent in enumerate(tree):
+        scores[0, word, parent] = 30.0  # the parser is sure of every head
+    head.arc_scores = lambda states: scores  # type: ignore[method-assign]
+    mask = torch.tensor([[True] * 7 + [False]])
+    relations = head.tree_relations(torch.zeros(1, 8, 4), torch.tensor([2]), mask)[0].round()
+    expected = {  # the words of each relation to the predicate, TREE_RELATIONS order
+        "child": {5},
+        "parent": {3},
+        "sibling": {2, 4},  # the words whose head is the predicate's, the predicate among them
+        "grandchild": {6},
+        "grandparent": {1},
+        "aunt": {0, 3},  # the words whose head is the predicate's grandparent: its parent too
+    }
+    for column, name in enumerate(TREE_RELATIONS):
+        assert set(relations[:, column].nonzero().squeeze(1).tolist()) == expected[name], name
+    assert relations[7].sum() == 0  # padding relates to nothing
+
+
+def test_tree_features_need_the_parser_and_train_it_through_the_argument_loss(task_and_examples) -> None:
+    with pytest.raises(ConfigError, match=r"task\.syntax"):
+        SRLConfig(tree_features=True)
+    task, examples = task_and_examples
+    task.config.syntax, task.config.tree_features = 1.0, True
+    model, collate = tiny_model(task, examples)
+    assert model.head.argument[0].in_features == 2 * 12 + len(TREE_RELATIONS)
+    batch = collate(examples)
+    task.config.syntax = (
+        1e-9  # the parser's own loss all but off: what is left reaches it through the features
+    )
+    task.loss(model.head, model(batch), batch).backward()
+    assert model.head.arc_weight.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        predictions = task.decode(model.head, model(batch), batch)
+    assert [type(p) for p in predictions].count(Frame) == 4
+    state = task.state_dict()
+    assert state["tree_features"] is True
+    del state["tree_features"]  # a run saved before tree features existed
+    old = SRLTask(SRLConfig(hidden=8))
+    old.load_state_dict(state)
+    assert old.config.tree_features is False
 
 
 def test_candidates_come_from_lemma_or_form_and_fall_back_to_01() -> None:
