@@ -40,7 +40,7 @@ def pipeline_run(
         write_sentences(
             output,
             [
-                (sentence, [(position, frame.roleset, frame.cells) for position, frame in analysis])
+                (sentence, [(position, frame.roleset, frame.cells) for position, frame in analysis.frames])
                 for sentence, analysis in zip(sentences, analyses, strict=True)
             ],
         )

@@ -55,9 +55,14 @@ class Frame:
 
 @dataclass(frozen=True)
 class Predicates:
-    """The prediction for an identification instance: the word positions of the predicates."""
+    """The prediction for an identification instance: the word positions of the predicates.
+
+    ``tree``: each word's head (0-based, ``-1`` for the root) in the model's own parse of the
+    sentence, when the model has a parser (``task.syntax > 0``); else None.
+    """
 
     positions: tuple[int, ...]
+    tree: tuple[int, ...] | None = None
 
 
 Prediction = Frame | Predicates

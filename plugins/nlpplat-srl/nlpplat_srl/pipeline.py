@@ -9,6 +9,7 @@ scores exactly on annotated files (the ``srl-pipeline`` command).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nlpplat_srl.conllu import Sentence
@@ -17,8 +18,17 @@ from nlpplat_srl.instances import Frame, Instance, Predicates
 Predict = Callable[[list[Any]], list[Any]]
 
 
-def analyse(sentences: Sequence[Sentence], predict: Predict) -> list[list[tuple[int, Frame]]]:
-    """``(word position, frame)`` of each predicted predicate of each sentence, left to right."""
+@dataclass(frozen=True)
+class Analysis:
+    """One sentence, analysed: ``frames`` holds ``(word position, frame)`` of each predicted
+    predicate, left to right; ``tree`` the model's parse (:attr:`Predicates.tree`), if it parses."""
+
+    frames: list[tuple[int, Frame]]
+    tree: tuple[int, ...] | None = None
+
+
+def analyse(sentences: Sequence[Sentence], predict: Predict) -> list[Analysis]:
+    """The :class:`Analysis` of each sentence."""
     if not sentences:
         return []
     found: list[Predicates] = predict([Instance(sentence) for sentence in sentences])
@@ -28,8 +38,11 @@ def analyse(sentences: Sequence[Sentence], predict: Predict) -> list[list[tuple[
         for position in predicates.positions
     ]
     frames: list[Frame] = predict(marked) if marked else []
-    analyses: dict[int, list[tuple[int, Frame]]] = {id(sentence): [] for sentence in sentences}
+    by_sentence: dict[int, list[tuple[int, Frame]]] = {id(sentence): [] for sentence in sentences}
     for instance, frame in zip(marked, frames, strict=True):
         assert instance.position is not None
-        analyses[id(instance.sentence)].append((instance.position, frame))
-    return [analyses[id(sentence)] for sentence in sentences]
+        by_sentence[id(instance.sentence)].append((instance.position, frame))
+    return [
+        Analysis(by_sentence[id(sentence)], predicates.tree)
+        for sentence, predicates in zip(sentences, found, strict=True)
+    ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from nlpplat_srl.conllu import Sentence
 from nlpplat_srl.instances import Frame, Instance, Predicates
+from nlpplat_srl.pipeline import Analysis
 from nlpplat_srl.roles import OUTSIDE, role_tags, span_tags
 
 MODE, SCHEME = "strict", "IOB2"
@@ -138,16 +139,27 @@ def gold_predicate_scores(frames: Sequence[tuple[Instance, Frame]]) -> dict[str,
 
 
 def identification_scores(found: Sequence[tuple[Instance, Predicates]]) -> dict[str, Any]:
-    """Micro precision, recall and F1 of the predicted predicate positions (``predicate.*``)."""
+    """Micro precision, recall and F1 of the predicted predicate positions (``predicate.*``), and
+    when the model parses, ``parser.uas``: the share of words given their gold head (the root
+    counts as a head), over the sentences with a gold tree."""
     correct = predicted = gold = 0
+    attached = words = 0
     for instance, prediction in found:
         truth, guess = set(instance.sentence.predicates), set(prediction.positions)
         correct, predicted, gold = correct + len(truth & guess), predicted + len(guess), gold + len(truth)
-    return {
+        heads = instance.sentence.heads
+        if prediction.tree is not None and heads is not None:
+            # a tree covers the words the host kept; any it cut off count as unattached
+            attached += sum(guess == truth for guess, truth in zip(prediction.tree, heads, strict=False))
+            words += len(heads)
+    scores = {
         "predicate.precision": ratio(correct, predicted),
         "predicate.recall": ratio(correct, gold),
         "predicate.f1": f1_from_counts(correct, predicted, gold),
     }
+    if words:
+        scores["parser.uas"] = ratio(attached, words)
+    return scores
 
 
 def end_to_end_scores(
@@ -194,14 +206,12 @@ def srl_scores(instances: Sequence[Instance], predictions: Sequence[Any]) -> dic
     return scores
 
 
-def pipeline_scores(
-    sentences: Sequence[Sentence], analyses: Sequence[Sequence[tuple[int, Frame]]]
-) -> dict[str, Any]:
+def pipeline_scores(sentences: Sequence[Sentence], analyses: Sequence[Analysis]) -> dict[str, Any]:
     """Exact end-to-end scores of :func:`nlpplat_srl.pipeline.analyse` output on annotated ``sentences``."""
     found, frames = [], {}
     for sentence, analysis in zip(sentences, analyses, strict=True):
         if not sentence.annotated:
             continue
-        found.append((Instance(sentence), Predicates(tuple(position for position, _ in analysis))))
-        frames.update({(id(sentence), position): frame for position, frame in analysis})
+        found.append((Instance(sentence), Predicates(tuple(position for position, _ in analysis.frames))))
+        frames.update({(id(sentence), position): frame for position, frame in analysis.frames})
     return end_to_end_scores(found, frames)

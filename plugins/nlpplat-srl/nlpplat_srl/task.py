@@ -4,7 +4,7 @@
 # ``SRLConfig`` to parse ``--set task.key=value``, and wants types, not strings.
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,8 +22,9 @@ from nlpplat_srl.crf import BLOCKED
 from nlpplat_srl.head import SRLHead
 from nlpplat_srl.instances import Frame, Instance, Predicates, instances
 from nlpplat_srl.pipeline import analyse
-from nlpplat_srl.roles import OUTSIDE, arguments, cells_from_tags, role_tags
+from nlpplat_srl.roles import OUTSIDE, argument_spans, arguments, cells_from_tags, role_tags
 from nlpplat_srl.senses import SenseInventory
+from nlpplat_srl.trees import best_tree
 
 # What a row of a batch is, as ``targets["kind"]``:
 IDENTIFY = 0  # identification instance of an annotated sentence: trains and scores ``identify``
@@ -333,8 +334,9 @@ class SRLTask(Task):
                 logits = head.predicate_logits(states[found])
                 cut = math.log(self.config.threshold / (1 - self.config.threshold))
                 chosen = ((logits > cut) & mask[found]).tolist()
-                for row, flags in zip(found.nonzero().squeeze(1).tolist(), chosen, strict=True):
-                    predictions[row] = Predicates(tuple(i for i, flag in enumerate(flags) if flag))
+                trees = self._trees(head, states[found], mask[found])
+                for row, flags, tree in zip(found.nonzero().squeeze(1).tolist(), chosen, trees, strict=True):
+                    predictions[row] = Predicates(tuple(i for i, flag in enumerate(flags) if flag), tree)
             marked = kind == MARKED
             if marked.any():
                 rows = marked.nonzero().squeeze(1).tolist()
@@ -366,6 +368,17 @@ class SRLTask(Task):
                     tags += [OUTSIDE] * (len(example.tokens) - len(tags))  # words the host cut off
                     predictions[row] = Frame(roleset, cells_from_tags(tags, word))
         return predictions  # type: ignore[return-value]
+
+    @staticmethod
+    def _trees(head: SRLHead, states: Tensor, mask: Tensor) -> list[tuple[int, ...] | None]:
+        """The parser's best projective tree of each row (:func:`~nlpplat_srl.trees.best_tree`),
+        or None per row without a parser. states (B, T, D), mask (B, T)."""
+        if not head.arc_width:
+            return [None] * len(states)
+        scores = head.arc_scores(states).float().masked_fill(~mask.unsqueeze(1), -math.inf)
+        scores = scores.log_softmax(dim=-1)  # per word, so no word's scale outweighs another's
+        lengths = mask.sum(dim=1).tolist()
+        return [tuple(best_tree(row[:n, :n].tolist())) for row, n in zip(scores, lengths, strict=True)]
 
     # -- evaluation and output ---------------------------------------------------
     def metrics(self, predictions: Sequence[Any], examples: Sequence[Instance]) -> dict[str, Any]:
@@ -441,9 +454,12 @@ class SRLTask(Task):
         One dict per sentence: ``text``, ``start``/``end`` (character offsets, ``end``
         exclusive), ``tokens``, ``argument_extent`` and ``predicates``, each with ``word``,
         ``index``, ``start``, ``end``, ``roleset``, ``arguments`` and a bracketed
-        ``summary``. An argument is ``role``, ``head``, ``index``, ``start``, ``end``: its
-        head word. ``argument_extent`` says so: ``"head"``, because ``spacy.blank`` has no
-        parser and without a parse there is no subtree to expand the head to.
+        ``summary``. An argument is ``role``, ``head``, ``index``, ``start``, ``end`` (its head
+        word) and ``span``: ``text``, ``start``, ``end``, ``first``, ``last`` (word indices).
+        ``argument_extent`` says what the span is: ``"subtree"`` when the model parses
+        (``task.syntax > 0``), the head's subtree in the model's own parse
+        (:func:`~nlpplat_srl.roles.argument_spans`), else ``"head"``, the head word alone
+        (``spacy.blank`` has no parser, and without a parse there is no subtree).
         """
         tokenised = split_sentences(text, self.language)
         sentences = [
@@ -452,9 +468,11 @@ class SRLTask(Task):
         ]
         results = []
         for tokens, sentence, analysis in zip(tokenised, sentences, analyse(sentences, predict), strict=True):
+            tree = analysis.tree if analysis.tree is not None and len(analysis.tree) == len(tokens) else None
             predicates = []
-            for word, frame in analysis:
+            for word, frame in analysis.frames:
                 found = arguments(frame.cells, word)
+                spans = argument_spans(tree, word, [index for index, _ in found])
                 described = [
                     {
                         "role": role,
@@ -462,8 +480,15 @@ class SRLTask(Task):
                         "index": index,
                         "start": tokens[index].start,
                         "end": tokens[index].end,
+                        "span": {
+                            "text": text[tokens[first].start : tokens[end - 1].end],
+                            "start": tokens[first].start,
+                            "end": tokens[end - 1].end,
+                            "first": first,
+                            "last": end - 1,
+                        },
                     }
-                    for index, role in found
+                    for (index, role), (first, end) in zip(found, spans, strict=True)
                 ]
                 predicates.append(
                     {
@@ -473,7 +498,11 @@ class SRLTask(Task):
                         "end": tokens[word].end,
                         "roleset": frame.roleset,
                         "arguments": described,
-                        "summary": _summary(sentence.tokens, word, dict(found)),
+                        "summary": _summary(
+                            sentence.tokens,
+                            word,
+                            [(span, role) for (_, role), span in zip(found, spans, strict=True)],
+                        ),
                     }
                 )
             start, end = tokens[0].start, tokens[-1].end
@@ -483,21 +512,27 @@ class SRLTask(Task):
                     "start": start,
                     "end": end,
                     "tokens": sentence.tokens,
-                    "argument_extent": "head",
+                    "argument_extent": "head" if tree is None else "subtree",
                     "predicates": predicates,
                 }
             )
         return results
 
 
-def _summary(tokens: Sequence[str], predicate: int, roles: Mapping[int, str]) -> str:
-    """``[ARG0 court] [V nominated] two [ARG1 judges] .``: the sentence with its roles bracketed."""
-    words = []
-    for index, token in enumerate(tokens):
+def _summary(tokens: Sequence[str], predicate: int, spans: Iterable[tuple[tuple[int, int], str]]) -> str:
+    """``[ARG0 The court] [V nominated] [ARG1 two judges] .``: the sentence, its argument spans
+    (``((start, end), role)``, ``end`` exclusive, never overlapping) bracketed."""
+    opens = {start: (end, role) for (start, end), role in spans}
+    words, index = [], 0
+    while index < len(tokens):
         if index == predicate:
-            words.append(f"[V {token}]")
-        elif index in roles:
-            words.append(f"[{roles[index]} {token}]")
+            words.append(f"[V {tokens[index]}]")
+            index += 1
+        elif index in opens:
+            end, role = opens[index]
+            words.append(f"[{role} {' '.join(tokens[index:end])}]")
+            index = end
         else:
-            words.append(token)
+            words.append(tokens[index])
+            index += 1
     return " ".join(words)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -21,8 +23,10 @@ from nlpplat.testing import LinearBackbone, LinearConfig
 from nlpplat.training import default_registry
 from nlpplat_srl.head import TREE_RELATIONS, SRLHead
 from nlpplat_srl.instances import Frame, Predicates, gold
+from nlpplat_srl.roles import subtree
 from nlpplat_srl.senses import SenseInventory
 from nlpplat_srl.task import IDENTIFY, MARKED, NO_HEAD, UNSCORED, SRLConfig, SRLTask
+from nlpplat_srl.trees import best_tree
 
 
 @pytest.fixture
@@ -341,13 +345,71 @@ def test_predict_text_lists_predicates_with_head_arguments(task_and_examples) ->
     assert first["text"] == "Maria ran home." and first["argument_extent"] == "head"
     [frame] = first["predicates"]
     assert (frame["word"], frame["roleset"], text[frame["start"] : frame["end"]]) == ("ran", "run.02", "ran")
-    assert frame["arguments"] == [{"role": "ARG0", "head": "Maria", "index": 0, "start": 2, "end": 7}]
+    head = {"text": "Maria", "start": 2, "end": 7, "first": 0, "last": 0}
+    assert frame["arguments"] == [
+        {"role": "ARG0", "head": "Maria", "index": 0, "start": 2, "end": 7, "span": head}
+    ]
     assert frame["summary"] == "[ARG0 Maria] [V ran] home ."
     assert second["predicates"] == []
     assert task.predict_text("   ", fake) == []
 
 
-def test_short_demo_run_then_predict_and_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_text_expands_arguments_to_subtrees_of_the_models_parse(task_and_examples) -> None:
+    task, _ = task_and_examples
+    tree = (1, 2, -1, 4, 2, 2)  # The -> court -> ran <- miles <- two; ran -> .
+
+    def parsing(instances: list) -> list:  # a model with a parser: its trees come with the predicates
+        if instances[0].position is None:
+            return [Predicates((2,), tree) for _ in instances]
+        return [Frame("run.01", ("_", "ARG0", "V", "_", "ARG1", "_")) for _ in instances]
+
+    text = "The court ran two miles."
+    [sentence] = task.predict_text(text, parsing)
+    assert sentence["argument_extent"] == "subtree"
+    [frame] = sentence["predicates"]
+    spans = [(argument["head"], argument["span"]["text"]) for argument in frame["arguments"]]
+    assert spans == [("court", "The court"), ("miles", "two miles")]
+    assert frame["arguments"][1]["span"] == {
+        "text": "two miles",
+        "start": 14,
+        "end": 23,
+        "first": 3,
+        "last": 4,
+    }
+    assert frame["summary"] == "[ARG0 The court] [V ran] [ARG1 two miles] ."
+
+
+def test_best_tree_is_the_best_projective_tree_with_one_root() -> None:
+    def trees(n: int):  # every projective tree with one root, by brute force
+        for heads in itertools.product(range(-1, n), repeat=n):
+            if heads.count(-1) != 1 or any(h == i for i, h in enumerate(heads)):
+                continue
+            children = [[d for d, h in enumerate(heads) if h == w] for w in range(n)]
+            spans = [subtree(children, w) for w in range(n)]
+            if all(w in spans[heads.index(-1)] for w in range(n)) and all(
+                span == set(range(min(span), max(span) + 1)) for span in spans
+            ):
+                yield list(heads)
+
+    def total(scores: list[list[float]], heads: list[int]) -> float:
+        return sum(scores[i][i if h < 0 else h] for i, h in enumerate(heads))
+
+    generator = random.Random(0)
+    for n in (1, 2, 3, 4, 5):
+        candidates = list(trees(n))
+        for _ in range(20):
+            scores = [[generator.gauss(0, 1) for _ in range(n)] for _ in range(n)]
+            found = best_tree(scores)
+            assert found in candidates
+            assert total(scores, found) == pytest.approx(max(total(scores, heads) for heads in candidates))
+    # the best head of each word alone would make 0 and 1 head each other, and two roots
+    assert best_tree([[0, 5, 0], [5, 0, 0], [0, 0, 1]]) in ([1, 2, -1], [2, 0, -1])
+
+
+@pytest.mark.parametrize("parses", [False, True], ids=["words", "tree-features"])
+def test_short_demo_run_then_predict_and_pipeline(
+    parses: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NLPPLAT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NLPPLAT_DB", str(tmp_path / "board.sqlite"))
     run = tmp_path / "run"
@@ -355,17 +417,22 @@ def test_short_demo_run_then_predict_and_pipeline(tmp_path: Path, monkeypatch: p
     command = ["run", "--task", "srl", "--backbone", "lstm", "--dataset", "demo", "--epochs", "3"]
     small = ["backbone.hidden=32", "backbone.layers=1", "embeddings.word_dim=32", "task.hidden=64"]
     small += ["train.lr=0.005", "train.threads=1"]
+    if parses:
+        small += ["task.syntax=1", "task.tree_features=true"]
     settings = [part for setting in small for part in ("--set", setting)]
     result = runner.invoke(cli, [*command, "--output", str(run), *settings])
     assert result.exit_code == 0, result.output
     results = json.loads((run / "results.json").read_text())
     assert results["test"]["f1"] > 60, results["test"]  # three epochs of a tiny model: far from 0
+    # the demo's trees are simple: a parser that learnt anything attaches most words
+    assert results["test"]["parser.uas"] > 50 if parses else "parser.uas" not in results["test"]
     assert results["test"]["support"] == 362 and results["decoding"]["arguments"] == "viterbi"
     assert (run / "predictions.test.conllu").read_text().count("# sent_id") == 120
     result = runner.invoke(cli, ["predict", str(run), "The court nominated two judges."])
     assert result.exit_code == 0, result.output
     [analysis] = json.loads(result.stdout)
     assert analysis["tokens"] == ["The", "court", "nominated", "two", "judges", "."]
+    assert analysis["argument_extent"] == ("subtree" if parses else "head")
     result = runner.invoke(cli, ["srl-pipeline", str(run), "--output", str(tmp_path / "e2e.conllu")])
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
