@@ -57,6 +57,8 @@ class Sentence:
     tokens, lemmas: FORM and LEMMA of each word (``None`` for a ``_`` lemma)
     heads:       HEAD of each word as a 0-based word position, ``-1`` for the root;
                  ``None`` when the file has no tree (a ``_`` HEAD)
+    deprels:     DEPREL of each word (``nsubj``, ``obl:tmod``, …); ``None`` without a tree
+                 or where a word has none (``_``)
     predicates:  word positions of the predicates, in order
     rolesets:    the roleset of each predicate
     arguments:   the argument column of each predicate: one cell per word (``_``, ``V`` or a role)
@@ -78,6 +80,7 @@ class Sentence:
     arguments: list[list[str]] = field(default_factory=list)
     annotated: bool = True
     unlabelled: list[str] | None = None
+    deprels: list[str] | None = None
 
     @classmethod
     def from_tokens(cls, tokens: Sequence[str], path: str = "<text>", line: int = 1) -> Sentence:
@@ -213,6 +216,9 @@ def _sentence(
         lemmas=[None if fields[2] == "_" else fields[2] for _, fields in words],
         heads=_heads(path, words),
     )
+    deprels = [fields[7] for _, fields in words]
+    if sentence.heads is not None and "_" not in deprels:
+        sentence.deprels = deprels
     _read_layer(path, sentence, words, width)
     return sentence
 

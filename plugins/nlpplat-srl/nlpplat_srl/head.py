@@ -40,6 +40,7 @@ class SRLHead(nn.Module):
         dropout: float = 0.3,
         arc_width: int = 0,
         tree_features: bool = False,
+        num_labels: int = 0,
     ):
         super().__init__()
         self.dropout = Dropout(dropout)
@@ -47,8 +48,13 @@ class SRLHead(nn.Module):
         self.sense = nn.Linear(dim, max(num_rolesets, 1))
         if tree_features and not arc_width:
             raise ValueError("tree features are read from the parser: they need arc_width > 0")
+        if num_labels and not arc_width:
+            raise ValueError("dependency labels are the parser's: they need arc_width > 0")
         self.tree_features = tree_features
-        relations = len(TREE_RELATIONS) if tree_features else 0
+        self.num_labels = num_labels
+        # six relation probabilities, and a label distribution for each of the two arcs between
+        # word and predicate
+        relations = len(TREE_RELATIONS) + 2 * num_labels if tree_features else 0
         self.argument = nn.Sequential(
             nn.Linear(2 * dim + relations, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, num_tags)
         )
@@ -59,6 +65,10 @@ class SRLHead(nn.Module):
             self.arc_head = nn.Sequential(nn.Linear(dim, arc_width), nn.ReLU())
             self.arc_weight = nn.Parameter(torch.zeros(arc_width, arc_width))  # zero: no preference at first
             self.arc_prior = nn.Linear(arc_width, 1, bias=False)  # how likely a word is to head anything
+        if num_labels:  # the label of an arc, from its dependent and its head (Dozat & Manning, 2017)
+            self.label_dependent = nn.Sequential(nn.Linear(dim, arc_width), nn.ReLU())
+            self.label_head = nn.Sequential(nn.Linear(dim, arc_width), nn.ReLU())
+            self.label_out = nn.Linear(3 * arc_width, num_labels)  # reads [d; h; d * h]
 
     def predicate_logits(self, states: Tensor) -> Tensor:
         """(B, T, D) states of identification instances -> (B, T) predicate logits."""
@@ -80,8 +90,20 @@ class SRLHead(nn.Module):
             parts.append(self.tree_relations(states, positions, mask))
         return self.argument(torch.cat(parts, dim=-1))
 
+    def label_logits(self, states: Tensor, heads: Tensor) -> Tensor:
+        """(B, T, D) states, (B, T) a head for every word -> (B, T, L) scores of the label of
+        the arc from ``heads[b, i]`` to word ``i`` (``heads[b, i] == i``: the root's arc)."""
+        states = self.dropout(states)
+        dependents = self.label_dependent(states)  # (B, T, A)
+        heads = self.label_head(states).gather(1, heads.unsqueeze(-1).expand_as(dependents))  # (B, T, A)
+        return self._label_scores(dependents, heads)
+
+    def _label_scores(self, dependents: Tensor, heads: Tensor) -> Tensor:
+        """(..., A) dependent and head vectors of arcs -> (..., L) label scores."""
+        return self.label_out(torch.cat([dependents, heads, dependents * heads], dim=-1))
+
     def tree_relations(self, states: Tensor, positions: Tensor, mask: Tensor) -> Tensor:
-        """(N, T, D) states, (N,) predicate positions, (N, T) real words -> (N, T, 6) probabilities.
+        """(N, T, D) states, (N,) predicate positions, (N, T) real words -> (N, T, 6 + 2L) features.
 
         With ``H[i, j]`` the parser's probability that word ``j`` heads word ``i`` (a softmax of
         :meth:`arc_scores` over the real words; the diagonal, which stands for the root, set to
@@ -90,8 +112,12 @@ class SRLHead(nn.Module):
         ``sum_j H[w, j] H[j, p]``, grandparent ``sum_j H[p, j] H[j, w]`` and aunt
         ``sum_j H[w, j] (H H)[p, j]`` (w's head is p's grandparent). Each treats the heads of
         different words as independent, which a tree is not; they are soft features, not a
-        parse, and gradients reach the parser through them.
+        parse, and gradients reach the parser through them. With dependency labels (``L > 0``),
+        two label distributions follow, each times its arc's probability: of the arc ``p -> w``
+        (``child`` times the label probabilities, so an ``nsubj`` child stands out from an
+        ``obj`` one) and of the arc ``w -> p`` (``parent`` times them).
         """
+        length = states.shape[1]
         scores = self.arc_scores(states).float().masked_fill(~mask.unsqueeze(1), -torch.inf)  # (N, T, T)
         heads = scores.softmax(dim=-1) * (1 - torch.eye(scores.shape[-1], device=scores.device))
         heads = heads.masked_fill(~mask.unsqueeze(-1), 0.0)  # padding rows hold nothing
@@ -107,7 +133,24 @@ class SRLHead(nn.Module):
             grand.squeeze(1),
             (heads @ grand.transpose(1, 2)).squeeze(-1),
         ]
-        return torch.stack(relations, dim=-1).to(states.dtype)
+        features = torch.stack(relations, dim=-1)  # (N, T, 6)
+        if not self.num_labels:
+            return features.to(states.dtype)
+        # The label of p -> w, weighted by the probability of that arc, and of w -> p likewise.
+        predicate_as_head = positions.unsqueeze(1).expand(-1, length)  # (N, T)
+        child = self.label_logits(states, predicate_as_head).float().softmax(dim=-1)  # (N, T, L)
+        parent = self._labels_of_predicate(states, positions).float().softmax(dim=-1)  # (N, T, L)
+        labelled = [features, child * to_predicate.unsqueeze(-1), parent * of_predicate.unsqueeze(-1)]
+        return torch.cat(labelled, dim=-1).to(states.dtype)  # (N, T, 6 + 2L)
+
+    def _labels_of_predicate(self, states: Tensor, positions: Tensor) -> Tensor:
+        """(N, T, D) states, (N,) positions -> (N, T, L): ``[n, w]`` scores the label of the arc
+        from word ``w`` to the predicate (:meth:`label_logits` with the roles swapped)."""
+        states = self.dropout(states)
+        rows = torch.arange(len(positions), device=states.device)
+        dependent = self.label_dependent(states[rows, positions]).unsqueeze(1)  # (N, 1, A)
+        heads = self.label_head(states)  # (N, T, A)
+        return self._label_scores(dependent.expand_as(heads), heads)
 
     def arc_scores(self, states: Tensor) -> Tensor:
         """(B, T, D) states of identification instances -> (B, T, T) arc scores.

@@ -125,6 +125,8 @@ class SRLTask(Task):
         self.tags: list[str] = []  # argument tags, "O" first, then "B-<role>"
         self._tag_ids: dict[str, int] = {}
         self.senses = SenseInventory()
+        self.deprels: list[str] = []  # the parser's dependency labels (DEPREL), when it has them
+        self._deprel_ids: dict[str, int] = {}
 
     # -- data ---------------------------------------------------------------------
     def read(self, path: Path) -> list[Instance]:
@@ -146,6 +148,13 @@ class SRLTask(Task):
             (e.tokens[e.position], e.sentence.lemmas[e.position], e.sentence.rolesets[e.frame])
             for e in marked
         )
+        if self.config.syntax > 0:  # the parser labels its arcs too, where the file has labels
+            labelled = (e.sentence.deprels for e in examples if e.position is None and e.sentence.annotated)
+            self._set_deprels(sorted({label for labels in labelled if labels for label in labels}))
+
+    def _set_deprels(self, deprels: list[str]) -> None:
+        self.deprels = deprels
+        self._deprel_ids = {label: index for index, label in enumerate(deprels)}
 
     def _set_tags(self, tags: list[str]) -> None:
         self.tags = tags
@@ -158,6 +167,7 @@ class SRLTask(Task):
             "predicate_feature": self.config.predicate_feature,
             "syntax": self.config.syntax,
             "tree_features": self.config.tree_features,
+            "deprels": list(self.deprels),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -168,6 +178,7 @@ class SRLTask(Task):
         self.config.predicate_feature = state.get("predicate_feature", "indicator")
         self.config.syntax = state.get("syntax", 0.0)  # and so were the parser's, if it had one
         self.config.tree_features = state.get("tree_features", False)  # and the argument scorer's
+        self._set_deprels(list(state.get("deprels", [])))  # saved before the parser labelled: none
 
     def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
         """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
@@ -178,7 +189,8 @@ class SRLTask(Task):
         -1 where there is none or it is unknown; heads (B, length): the gold head of each word
         of annotated rows (IDENTIFY and MARKED), the word itself for the root, ``NO_HEAD`` where
         there is no tree or the head was cut off, in UNSCORED rows, and everywhere when
-        ``task.syntax`` is 0.
+        ``task.syntax`` is 0; deprels (B, length): the label id of the arc into each word
+        that has a head there, where the label is known to the parser, else ``NO_HEAD``.
         """
         size = len(examples)
         tags = torch.zeros(size, length, dtype=torch.long)
@@ -187,12 +199,15 @@ class SRLTask(Task):
         position = torch.zeros(size, dtype=torch.long)
         roleset = torch.full((size,), -1, dtype=torch.long)
         heads = torch.full((size, length), NO_HEAD, dtype=torch.long)
+        deprels = torch.full((size, length), NO_HEAD, dtype=torch.long)
         for row, example in enumerate(examples):
             sentence = example.sentence
             if self.config.syntax > 0 and sentence.heads is not None and sentence.annotated:
-                for word, head in enumerate(sentence.heads[:length]):
+                labels = sentence.deprels or [""] * len(sentence.heads)
+                for word, (head, label) in enumerate(zip(sentence.heads[:length], labels, strict=False)):
                     if head < length:
                         heads[row, word] = word if head < 0 else head
+                        deprels[row, word] = self._deprel_ids.get(label, NO_HEAD)
             if example.position is None:
                 kind[row] = IDENTIFY if sentence.annotated else UNSCORED
                 for word in sentence.predicates:
@@ -211,6 +226,7 @@ class SRLTask(Task):
             "position": position,
             "roleset": roleset,
             "heads": heads,
+            "deprels": deprels,
         }
 
     def input_features(self) -> dict[str, int]:
@@ -252,6 +268,7 @@ class SRLTask(Task):
             config.dropout,
             arc_width,
             config.tree_features,
+            len(self.deprels),
         )
 
     def _candidates(self, examples: Sequence[Instance], device: torch.device) -> Tensor:
@@ -310,9 +327,15 @@ class SRLTask(Task):
         trees = (targets["heads"] != NO_HEAD).any(dim=1)  # (B,): rows that train the parser
         if head.arc_width and trees.any():
             arcs = head.arc_scores(states[trees]).float().masked_fill(~mask[trees].unsqueeze(1), BLOCKED)
-            parse = F.cross_entropy(
-                arcs.flatten(0, 1), targets["heads"][trees].flatten(), ignore_index=NO_HEAD
-            )
+            gold_heads = targets["heads"][trees]
+            parse = F.cross_entropy(arcs.flatten(0, 1), gold_heads.flatten(), ignore_index=NO_HEAD)
+            gold_labels = targets["deprels"][trees]
+            if head.num_labels and (gold_labels != NO_HEAD).any():
+                # each word's label given its gold head (Dozat & Manning, 2017, train them so too)
+                labels = head.label_logits(states[trees], gold_heads.clamp(min=0)).float()
+                parse = parse + F.cross_entropy(
+                    labels.flatten(0, 1), gold_labels.flatten(), ignore_index=NO_HEAD
+                )
             terms.append(self.config.syntax * parse)
         if not terms:  # only sentences without annotation: nothing to learn, but a graph to step
             return states.sum() * 0.0

@@ -164,13 +164,18 @@ def test_tree_relations_read_the_parsers_tree_around_the_predicate() -> None:
     # Seven words and a padding column; word 1 is the root, the predicate is word 2:
     #   1 -> 0, 3;  3 -> 2, 4;  2 -> 5;  5 -> 6
     tree = [1, 1, 3, 1, 3, 2, 5]
-    head = SRLHead(4, num_tags=3, num_rolesets=2, arc_width=4, tree_features=True)
+    head = SRLHead(4, num_tags=3, num_rolesets=2, arc_width=4, tree_features=True, num_labels=3)
     scores = torch.full((1, 8, 8), -30.0)
     for word, parent in enumerate(tree):
         scores[0, word, parent] = 30.0  # the parser is sure of every head
     head.arc_scores = lambda states: scores  # type: ignore[method-assign]
     mask = torch.tensor([[True] * 7 + [False]])
-    relations = head.tree_relations(torch.zeros(1, 8, 4), torch.tensor([2]), mask)[0].round()
+    features = head.tree_relations(torch.randn(1, 8, 4), torch.tensor([2]), mask)[0]
+    assert features.shape == (8, len(TREE_RELATIONS) + 2 * 3)
+    relations = features[:, : len(TREE_RELATIONS)].round()
+    # then a label distribution for the arc p -> w, times its probability (child), and one for w -> p
+    assert torch.allclose(features[:, 6:9].sum(dim=1), features[:, 0], atol=1e-6)
+    assert torch.allclose(features[:, 9:12].sum(dim=1), features[:, 1], atol=1e-6)
     expected = {  # the words of each relation to the predicate, TREE_RELATIONS order
         "child": {5},
         "parent": {3},
@@ -189,9 +194,14 @@ def test_tree_features_need_the_parser_and_train_it_through_the_argument_loss(ta
         SRLConfig(tree_features=True)
     task, examples = task_and_examples
     task.config.syntax, task.config.tree_features = 1.0, True
+    task.fit(examples)  # again, now with a parser: it learns the file's dependency labels
+    assert {"nsubj", "obj", "root"} <= set(task.deprels)
     model, collate = tiny_model(task, examples)
-    assert model.head.argument[0].in_features == 2 * 12 + len(TREE_RELATIONS)
+    assert model.head.argument[0].in_features == 2 * 12 + len(TREE_RELATIONS) + 2 * len(task.deprels)
     batch = collate(examples)
+    # "Maria ran the bakery": Maria is ran's nsubj, ran the root (its own head in the targets)
+    labels = batch.targets["deprels"][0, :2].tolist()
+    assert [task.deprels[label] for label in labels] == ["nsubj", "root"]
     task.config.syntax = (
         1e-9  # the parser's own loss all but off: what is left reaches it through the features
     )
@@ -202,11 +212,11 @@ def test_tree_features_need_the_parser_and_train_it_through_the_argument_loss(ta
         predictions = task.decode(model.head, model(batch), batch)
     assert [type(p) for p in predictions].count(Frame) == 4
     state = task.state_dict()
-    assert state["tree_features"] is True
-    del state["tree_features"]  # a run saved before tree features existed
+    assert state["tree_features"] is True and state["deprels"] == task.deprels
+    del state["tree_features"], state["deprels"]  # a run saved before tree features and labels
     old = SRLTask(SRLConfig(hidden=8))
     old.load_state_dict(state)
-    assert old.config.tree_features is False
+    assert old.config.tree_features is False and old.deprels == []
 
 
 def test_candidates_come_from_lemma_or_form_and_fall_back_to_01() -> None:
