@@ -148,9 +148,11 @@ class SRLTask(Task):
             (e.tokens[e.position], e.sentence.lemmas[e.position], e.sentence.rolesets[e.frame])
             for e in marked
         )
-        if self.config.syntax > 0:  # the parser labels its arcs too, where the file has labels
-            labelled = (e.sentence.deprels for e in examples if e.position is None and e.sentence.annotated)
-            self._set_deprels(sorted({label for labels in labelled if labels for label in labels}))
+        # The parser, if any, labels its arcs too, with the labels of the training file.
+        labelled = [e.sentence.deprels or [] for e in examples if e.position is None and e.sentence.annotated]
+        self._set_deprels(
+            sorted({label for labels in labelled for label in labels}) if self.config.syntax > 0 else []
+        )
 
     def _set_deprels(self, deprels: list[str]) -> None:
         self.deprels = deprels
