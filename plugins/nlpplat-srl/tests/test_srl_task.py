@@ -65,6 +65,12 @@ def test_run_defaults_per_backbone_sit_below_the_users_settings() -> None:
     assert resolved("transformer", {"backbone": {"layers": 3}}).backbone.layers == 3
     assert resolved("rnn", {"train": {"schedule": "linear"}}).train.schedule == "linear"
     assert resolved("rnn", {"train": {"schedule": "linear"}}).backbone.layers == 1
+    # new runs read the parser's tree, but the RNN's (unmeasured); turning the features off keeps the parser
+    assert (lstm.task.syntax, lstm.task.tree_features) == (1.0, True)
+    assert (transformer.task.syntax, transformer.task.tree_features) == (1.0, True)
+    assert (rnn.task.syntax, rnn.task.tree_features) == (0.0, False)
+    plain = resolved("transformer", {"task": {"tree_features": False}}).task
+    assert (plain.syntax, plain.tree_features) == (1.0, False)
 
 
 def test_one_identification_instance_per_sentence_then_one_per_predicate(task_and_examples) -> None:
@@ -427,8 +433,12 @@ def test_short_demo_run_then_predict_and_pipeline(
     command = ["run", "--task", "srl", "--backbone", "lstm", "--dataset", "demo", "--epochs", "3"]
     small = ["backbone.hidden=32", "backbone.layers=1", "embeddings.word_dim=32", "task.hidden=64"]
     small += ["train.lr=0.005", "train.threads=1"]
-    if parses:
-        small += ["task.syntax=1", "task.tree_features=true"]
+    # the task's default parses; the words-only model is the one every setting can turn it into
+    small += (
+        ["task.syntax=1", "task.tree_features=true"]
+        if parses
+        else ["task.syntax=0", "task.tree_features=false"]
+    )
     settings = [part for setting in small for part in ("--set", setting)]
     result = runner.invoke(cli, [*command, "--output", str(run), *settings])
     assert result.exit_code == 0, result.output
