@@ -19,7 +19,7 @@ from nlpplat.text import split_sentences
 from nlpplat_srl import scoring
 from nlpplat_srl.conllu import Sentence, read_sentences, write_sentences
 from nlpplat_srl.crf import BLOCKED
-from nlpplat_srl.head import SRLHead
+from nlpplat_srl.head import Parse, SRLHead
 from nlpplat_srl.instances import Frame, Instance, Predicates, instances
 from nlpplat_srl.pipeline import analyse
 from nlpplat_srl.roles import OUTSIDE, argument_spans, arguments, cells_from_tags, role_tags
@@ -317,6 +317,7 @@ class SRLTask(Task):
         targets, mask = batch.targets, batch.mask
         kind = targets["kind"]
         terms = []
+        parse = head.parse(states) if head.arc_width else None  # once: the loss and the features read it
         identify = kind == IDENTIFY
         if identify.any():
             logits = head.predicate_logits(states[identify]).float()
@@ -330,7 +331,9 @@ class SRLTask(Task):
         if marked.any():
             rows = marked.nonzero().squeeze(1).tolist()
             marked_states, positions, words = states[marked], targets["position"][marked], mask[marked]
-            emissions = head.emissions(marked_states, positions, words)
+            emissions = head.emissions(
+                marked_states, positions, words, None if parse is None else parse[marked]
+            )
             likelihood = head.crf.log_likelihood(
                 emissions, targets["tags"][marked], words, self._allowed_tags(positions, words)
             )
@@ -343,18 +346,18 @@ class SRLTask(Task):
                 scores = head.sense_scores(marked_states, positions).float().masked_fill(~allowed, BLOCKED)
                 terms.append(F.cross_entropy(scores[known], gold[known]))
         trees = (targets["heads"] != NO_HEAD).any(dim=1)  # (B,): rows that train the parser
-        if head.arc_width and trees.any():
-            arcs = head.arc_scores(states[trees]).float().masked_fill(~mask[trees].unsqueeze(1), BLOCKED)
-            gold_heads = targets["heads"][trees]
-            parse = F.cross_entropy(arcs.flatten(0, 1), gold_heads.flatten(), ignore_index=NO_HEAD)
+        if parse is not None and trees.any():
+            trained, gold_heads = parse[trees], targets["heads"][trees]
+            log_heads = trained.head_log_probs(mask[trees])  # (B', T, T)
+            syntax = F.nll_loss(log_heads.flatten(0, 1), gold_heads.flatten(), ignore_index=NO_HEAD)
             gold_labels = targets["deprels"][trees]
             if head.num_labels and (gold_labels != NO_HEAD).any():
                 # each word's label given its gold head (Dozat & Manning, 2017, train them so too)
-                labels = head.label_logits(states[trees], gold_heads.clamp(min=0)).float()
-                parse = parse + F.cross_entropy(
+                labels = head.label_logits(trained, gold_heads.clamp(min=0)).float()
+                syntax = syntax + F.cross_entropy(
                     labels.flatten(0, 1), gold_labels.flatten(), ignore_index=NO_HEAD
                 )
-            terms.append(self.config.syntax * parse)
+            terms.append(self.config.syntax * syntax)
         if not terms:  # only sentences without annotation: nothing to learn, but a graph to step
             return states.sum() * 0.0
         return torch.stack(terms).sum()
@@ -370,12 +373,13 @@ class SRLTask(Task):
         kind, mask = batch.targets["kind"], batch.mask
         predictions: list[Predicates | Frame | None] = [None] * len(batch.examples)
         with torch.no_grad():
+            parse = head.parse(states) if head.arc_width else None
             found = kind != MARKED
             if found.any():
                 logits = head.predicate_logits(states[found])
                 cut = math.log(self.config.threshold / (1 - self.config.threshold))
                 chosen = ((logits > cut) & mask[found]).tolist()
-                trees = self._trees(head, states[found], mask[found])
+                trees = _trees(parse[found], mask[found]) if parse is not None else [None] * len(chosen)
                 for row, flags, tree in zip(found.nonzero().squeeze(1).tolist(), chosen, trees, strict=True):
                     predictions[row] = Predicates(tuple(i for i, flag in enumerate(flags) if flag), tree)
             marked = kind == MARKED
@@ -387,7 +391,9 @@ class SRLTask(Task):
                     batch.targets["position"][marked],
                     mask[marked],
                 )
-                emissions = head.emissions(marked_states, positions, words)
+                emissions = head.emissions(
+                    marked_states, positions, words, None if parse is None else parse[marked]
+                )
                 if self.config.argument_bias:
                     emissions = emissions + emissions.new_tensor(
                         [0.0] + [self.config.argument_bias] * (len(self.tags) - 1)
@@ -409,17 +415,6 @@ class SRLTask(Task):
                     tags += [OUTSIDE] * (len(example.tokens) - len(tags))  # words the host cut off
                     predictions[row] = Frame(roleset, cells_from_tags(tags, word))
         return predictions  # type: ignore[return-value]
-
-    @staticmethod
-    def _trees(head: SRLHead, states: Tensor, mask: Tensor) -> list[tuple[int, ...] | None]:
-        """The parser's best projective tree of each row (:func:`~nlpplat_srl.trees.best_tree`),
-        or None per row without a parser. states (B, T, D), mask (B, T)."""
-        if not head.arc_width:
-            return [None] * len(states)
-        scores = head.arc_scores(states).float().masked_fill(~mask.unsqueeze(1), -math.inf)
-        scores = scores.log_softmax(dim=-1)  # per word, so no word's scale outweighs another's
-        lengths = mask.sum(dim=1).tolist()
-        return [tuple(best_tree(row[:n, :n].tolist())) for row, n in zip(scores, lengths, strict=True)]
 
     # -- evaluation and output ---------------------------------------------------
     def metrics(self, predictions: Sequence[Any], examples: Sequence[Instance]) -> dict[str, Any]:
@@ -558,6 +553,15 @@ class SRLTask(Task):
                 }
             )
         return results
+
+
+def _trees(parse: Parse, mask: Tensor) -> list[tuple[int, ...]]:
+    """The parser's best projective tree of each row of ``parse``
+    (:func:`~nlpplat_srl.trees.best_tree` over the log-probabilities of heads, so that no
+    word's scale outweighs another's); mask (B, T) the real words."""
+    scores = parse.head_log_probs(mask)
+    lengths = mask.sum(dim=1).tolist()
+    return [tuple(best_tree(row[:n, :n].tolist())) for row, n in zip(scores, lengths, strict=True)]
 
 
 def _summary(tokens: Sequence[str], predicate: int, spans: Iterable[tuple[tuple[int, int], str]]) -> str:

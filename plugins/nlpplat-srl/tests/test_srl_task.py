@@ -21,7 +21,7 @@ from nlpplat.evaluation import predict
 from nlpplat.model import Collator, build_model
 from nlpplat.testing import LinearBackbone, LinearConfig
 from nlpplat.training import default_registry
-from nlpplat_srl.head import TREE_RELATIONS, SRLHead
+from nlpplat_srl.head import TREE_RELATIONS, Parse, SRLHead
 from nlpplat_srl.instances import Frame, Predicates, gold
 from nlpplat_srl.roles import subtree
 from nlpplat_srl.senses import SenseInventory
@@ -174,9 +174,9 @@ def test_tree_relations_read_the_parsers_tree_around_the_predicate() -> None:
     scores = torch.full((1, 8, 8), -30.0)
     for word, parent in enumerate(tree):
         scores[0, word, parent] = 30.0  # the parser is sure of every head
-    head.arc_scores = lambda states: scores  # type: ignore[method-assign]
+    parse = Parse(scores, torch.randn(1, 8, 4), torch.randn(1, 8, 4))  # labels: any vectors
     mask = torch.tensor([[True] * 7 + [False]])
-    features = head.tree_relations(torch.randn(1, 8, 4), torch.tensor([2]), mask)[0]
+    features = head.tree_relations(parse, torch.tensor([2]), mask)[0]
     assert features.shape == (8, len(TREE_RELATIONS) + 2 * 3)
     relations = features[:, : len(TREE_RELATIONS)].round()
     # then a label distribution for the arc p -> w, times its probability (child), and one for w -> p
@@ -211,7 +211,16 @@ def test_tree_features_need_the_parser_and_train_it_through_the_argument_loss(ta
     task.config.syntax = (
         1e-9  # the parser's own loss all but off: what is left reaches it through the features
     )
+    projections = []  # the parser's projections run once per batch, shared by loss and features
+    for layer in (
+        model.head.arc_dependent,
+        model.head.arc_head,
+        model.head.label_dependent,
+        model.head.label_head,
+    ):
+        layer.register_forward_hook(lambda module, inputs, output: projections.append(module))
     task.loss(model.head, model(batch), batch).backward()
+    assert len(projections) == 4
     assert model.head.arc_weight.grad.abs().sum() > 0
     model.eval()
     with torch.no_grad():
