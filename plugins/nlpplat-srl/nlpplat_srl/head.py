@@ -69,6 +69,7 @@ class SRLHead(nn.Module):
         arc_width: int = 0,
         tree_features: bool = False,
         num_labels: int = 0,
+        prior_width: int = 0,
     ):
         super().__init__()
         self.dropout = Dropout(dropout)
@@ -83,8 +84,12 @@ class SRLHead(nn.Module):
         # six relation probabilities, and a label distribution for each of the two arcs between
         # word and predicate
         relations = len(TREE_RELATIONS) + 2 * num_labels if tree_features else 0
+        self.prior_width = prior_width  # the width of a predicate's role prior, 0 without one
         self.argument = nn.Sequential(
-            nn.Linear(2 * dim + relations, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, num_tags)
+            nn.Linear(2 * dim + relations + prior_width, hidden),
+            nn.ReLU(),
+            Dropout(dropout),
+            nn.Linear(hidden, num_tags),
         )
         self.crf = CRF(num_tags)
         self.arc_width = arc_width
@@ -111,12 +116,19 @@ class SRLHead(nn.Module):
         return self.sense(self.dropout(self.predicate_states(states, positions)))
 
     def emissions(
-        self, states: Tensor, positions: Tensor, mask: Tensor, parse: Parse | None = None
+        self,
+        states: Tensor,
+        positions: Tensor,
+        mask: Tensor,
+        parse: Parse | None = None,
+        prior: Tensor | None = None,
     ) -> Tensor:
         """(N, T, D) states, (N,) positions, (N, T) real words -> (N, T, K) argument tag scores.
 
         With ``tree_features`` the scorer reads the parser's tree: ``parse``, the
         :meth:`parse` of these rows, when the caller has it already, else it is computed here.
+        With ``prior_width`` it reads ``prior`` (N, prior_width), each predicate's role prior
+        (:mod:`nlpplat_srl.role_priors`), at every word.
         """
         predicate = self.predicate_states(states, positions).unsqueeze(1).expand_as(states)  # (N, T, D)
         parts = [self.dropout(torch.cat([states, predicate], dim=-1))]  # (N, T, 2D)
@@ -124,6 +136,10 @@ class SRLHead(nn.Module):
             parts.append(
                 self.tree_relations(parse if parse is not None else self.parse(states), positions, mask)
             )
+        if self.prior_width:
+            if prior is None:
+                raise ValueError("this head reads each predicate's role prior: pass prior (N, prior_width)")
+            parts.append(prior.to(states.dtype).unsqueeze(1).expand(-1, states.shape[1], -1))
         return self.argument(torch.cat(parts, dim=-1))
 
     def parse(self, states: Tensor) -> Parse:

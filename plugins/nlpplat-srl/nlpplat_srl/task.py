@@ -22,6 +22,7 @@ from nlpplat_srl.crf import BLOCKED
 from nlpplat_srl.head import Parse, SRLHead
 from nlpplat_srl.instances import Frame, Instance, Predicates, instances
 from nlpplat_srl.pipeline import analyse
+from nlpplat_srl.role_priors import RolePriors
 from nlpplat_srl.roles import OUTSIDE, argument_spans, arguments, cells_from_tags, role_tags
 from nlpplat_srl.senses import SenseInventory
 from nlpplat_srl.trees import best_tree
@@ -63,6 +64,11 @@ class SRLConfig:
     # distributions of the arcs between the two (SRLHead.tree_relations). Needs the parser
     # (syntax > 0); prediction still reads words alone.
     tree_features: bool = False
+    # Let the argument scorer read the roles the predicate's lemma takes in the training data
+    # (its role prior: per role the fraction of the lemma's training predicates with it),
+    # each sentence counted only for the predicates of the other half of the training
+    # sentences (nlpplat_srl.role_priors), so that no predicate reads its own roles.
+    role_prior: bool = False
     # Added at decoding to the score of every argument tag (all but O) at every word. Above 0
     # the labeller marks more words as arguments (recall up, precision down), below 0 fewer.
     # Training ignores it, so a trained run can be decoded with any value (chosen on dev).
@@ -141,6 +147,7 @@ class SRLTask(Task):
         self.tags: list[str] = []  # argument tags, "O" first, then "B-<role>"
         self._tag_ids: dict[str, int] = {}
         self.senses = SenseInventory()
+        self.role_priors = RolePriors()  # counted in fit() with task.role_prior, else empty
         self.deprels: list[str] = []  # the parser's dependency labels (DEPREL), when it has them
         self._deprel_ids: dict[str, int] = {}
 
@@ -164,6 +171,9 @@ class SRLTask(Task):
             (e.tokens[e.position], e.sentence.lemmas[e.position], e.sentence.rolesets[e.frame])
             for e in marked
         )
+        self.role_priors = (
+            RolePriors().fit(marked, self.senses.lemma) if self.config.role_prior else RolePriors()
+        )
         # The parser, if any, labels its arcs too, with the labels of the training file.
         labelled = [e.sentence.deprels or [] for e in examples if e.position is None and e.sentence.annotated]
         self._set_deprels(
@@ -186,6 +196,8 @@ class SRLTask(Task):
             "syntax": self.config.syntax,
             "tree_features": self.config.tree_features,
             "deprels": list(self.deprels),
+            "role_prior": self.config.role_prior,
+            "role_priors": self.role_priors.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -197,6 +209,10 @@ class SRLTask(Task):
         self.config.syntax = state.get("syntax", 0.0)  # and so were the parser's, if it had one
         self.config.tree_features = state.get("tree_features", False)  # and the argument scorer's
         self._set_deprels(list(state.get("deprels", [])))  # saved before the parser labelled: none
+        self.config.role_prior = state.get("role_prior", False)  # saved before role priors: none
+        self.role_priors = RolePriors()
+        if "role_priors" in state:
+            self.role_priors.load_state_dict(state["role_priors"])
 
     def targets(self, examples: Sequence[Instance], length: int) -> dict[str, Tensor]:
         """Gold tensors; rows are told apart by ``kind`` (B,): IDENTIFY, MARKED or UNSCORED.
@@ -208,7 +224,9 @@ class SRLTask(Task):
         of annotated rows (IDENTIFY and MARKED), the word itself for the root, ``NO_HEAD`` where
         there is no tree or the head was cut off, in UNSCORED rows, and everywhere when
         ``task.syntax`` is 0; deprels (B, length): the label id of the arc into each word
-        that has a head there, where the label is known to the parser, else ``NO_HEAD``.
+        that has a head there, where the label is known to the parser, else ``NO_HEAD``;
+        prior (B, K + 1), with ``task.role_prior`` only: the role prior of each MARKED row's
+        predicate (:meth:`RolePriors.prior`), zeros in other rows.
         """
         size = len(examples)
         tags = torch.zeros(size, length, dtype=torch.long)
@@ -218,6 +236,7 @@ class SRLTask(Task):
         roleset = torch.full((size,), -1, dtype=torch.long)
         heads = torch.full((size, length), NO_HEAD, dtype=torch.long)
         deprels = torch.full((size, length), NO_HEAD, dtype=torch.long)
+        prior = torch.zeros(size, len(self.tags) + 1) if self.config.role_prior else None
         for row, example in enumerate(examples):
             sentence = example.sentence
             if self.config.syntax > 0 and sentence.heads is not None and sentence.annotated:
@@ -233,6 +252,8 @@ class SRLTask(Task):
                         predicates[row, word] = 1
                 continue
             kind[row], position[row] = MARKED, example.position
+            if prior is not None:
+                prior[row] = torch.tensor(self.role_priors.prior(example, self.senses.lemma, self.tags))
             if example.frame is not None:
                 gold = role_tags(example.gold_cells, example.position)[:length]
                 tags[row, : len(gold)] = torch.tensor([self._tag_ids.get(tag, 0) for tag in gold])
@@ -245,7 +266,7 @@ class SRLTask(Task):
             "roleset": roleset,
             "heads": heads,
             "deprels": deprels,
-        }
+        } | ({} if prior is None else {"prior": prior})
 
     def input_features(self) -> dict[str, int]:
         """``predicate``: where each word stands relative to the marked predicate (:meth:`features`)."""
@@ -287,6 +308,7 @@ class SRLTask(Task):
             arc_width,
             config.tree_features,
             len(self.deprels),
+            len(self.tags) + 1 if config.role_prior else 0,
         )
 
     def _candidates(self, examples: Sequence[Instance], device: torch.device) -> Tensor:
@@ -332,7 +354,11 @@ class SRLTask(Task):
             rows = marked.nonzero().squeeze(1).tolist()
             marked_states, positions, words = states[marked], targets["position"][marked], mask[marked]
             emissions = head.emissions(
-                marked_states, positions, words, None if parse is None else parse[marked]
+                marked_states,
+                positions,
+                words,
+                None if parse is None else parse[marked],
+                _prior(batch, marked),
             )
             likelihood = head.crf.log_likelihood(
                 emissions, targets["tags"][marked], words, self._allowed_tags(positions, words)
@@ -392,7 +418,11 @@ class SRLTask(Task):
                     mask[marked],
                 )
                 emissions = head.emissions(
-                    marked_states, positions, words, None if parse is None else parse[marked]
+                    marked_states,
+                    positions,
+                    words,
+                    None if parse is None else parse[marked],
+                    _prior(batch, marked),
                 )
                 if self.config.argument_bias:
                     emissions = emissions + emissions.new_tensor(
@@ -553,6 +583,12 @@ class SRLTask(Task):
                 }
             )
         return results
+
+
+def _prior(batch: Batch, rows: Tensor) -> Tensor | None:
+    """(N, K + 1) the role priors of the marked ``rows`` of ``batch``, None without them."""
+    prior = batch.targets.get("prior")
+    return None if prior is None else prior[rows]
 
 
 def _trees(parse: Parse, mask: Tensor) -> list[tuple[int, ...]]:

@@ -195,6 +195,30 @@ def test_tree_relations_read_the_parsers_tree_around_the_predicate() -> None:
     assert relations[7].sum() == 0  # padding relates to nothing
 
 
+def test_the_argument_scorer_reads_each_predicates_role_prior(task_and_examples) -> None:
+    task, examples = task_and_examples
+    task.config.role_prior = True
+    task.fit(examples)
+    model, collate = tiny_model(task, examples)
+    assert model.head.argument[0].in_features == 2 * 12 + len(task.tags) + 1
+    batch = collate(examples)
+    prior, kind = batch.targets["prior"], batch.targets["kind"]
+    assert prior.shape == (len(examples), len(task.tags) + 1)
+    assert not prior[kind != MARKED].any()  # only marked rows have a predicate to look up
+    task.loss(model.head, model(batch), batch).backward()
+    model.eval()
+    with torch.no_grad():
+        assert len(task.decode(model.head, model(batch), batch)) == len(examples)
+        marked = kind == MARKED
+        states, positions, words = model(batch)[marked], batch.targets["position"][marked], batch.mask[marked]
+        scores = model.head.emissions(states, positions, words, prior=prior[marked])
+        assert not torch.allclose(
+            scores, model.head.emissions(states, positions, words, prior=prior[marked] + 1)
+        )
+        with pytest.raises(ValueError, match="role prior"):
+            model.head.emissions(states, positions, words)
+
+
 def test_tree_features_need_the_parser_and_train_it_through_the_argument_loss(task_and_examples) -> None:
     with pytest.raises(ConfigError, match=r"task\.syntax"):
         SRLConfig(tree_features=True)
