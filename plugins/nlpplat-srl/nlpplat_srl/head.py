@@ -4,8 +4,9 @@
   identification instance (no predicate marked);
 - ``sense``: a score per roleset, read from the marked predicate's state;
 - ``argument``: tag scores per word from ``[word state; predicate state]`` (the predicate's
-  state is concatenated to every word's, as in Marcheggiani et al., 2017), through one
-  hidden layer so that the two can interact, then a linear-chain :class:`CRF`;
+  state is concatenated to every word's, as in Marcheggiani et al., 2017), and with
+  ``prior_width`` the predicate's role prior (:mod:`nlpplat_srl.role_priors`), through one
+  hidden layer so that they can interact, then a linear-chain :class:`CRF`;
 - ``parse`` (optional): the auxiliary dependency parser, a biaffine score for every
   (dependent, head) pair of a row and a score for each label of an arc (Dozat & Manning,
   2017), computed once per batch as a :class:`Parse`; with ``tree_features`` the argument

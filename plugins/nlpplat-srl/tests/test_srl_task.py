@@ -71,6 +71,8 @@ def test_run_defaults_per_backbone_sit_below_the_users_settings() -> None:
     assert (rnn.task.syntax, rnn.task.tree_features) == (0.0, False)
     plain = resolved("transformer", {"task": {"tree_features": False}}).task
     assert (plain.syntax, plain.tree_features) == (1.0, False)
+    # the role prior was measured with the BiLSTM only
+    assert (lstm.task.role_prior, transformer.task.role_prior, rnn.task.role_prior) == (True, False, False)
 
 
 def test_one_identification_instance_per_sentence_then_one_per_predicate(task_and_examples) -> None:
