@@ -73,7 +73,8 @@ class RolePriors:
     ) -> list[float]:
         """``len(tags) + 1`` values for a marked ``instance``: per tag (``O`` first, then
         ``B-<role>``) the fraction of its lemma's predicates in the other half with that role,
-        then ``n / (n + 1)`` for their number ``n``; all 0 for a lemma that half never saw."""
+        then ``n / (n + 1)`` for their number ``n``; all 0 for a lemma that half never saw.
+        The list is computed once per lemma and half and shared: copy it before changing it."""
         other = (half(instance.tokens) + 1) % HALVES
         key = lemma(instance.tokens[instance.position], instance.sentence.lemmas[instance.position])
         cached = (other, key, tuple(tags))
