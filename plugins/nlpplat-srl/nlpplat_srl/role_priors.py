@@ -42,22 +42,27 @@ def half(tokens: Sequence[str]) -> int:
 
 
 class RolePriors:
-    """Role counts per lemma in each half of the training sentences."""
+    """Role counts per lemma in each half of the training sentences, read as priors over ``tags``
+    (the task's argument tags: ``O`` first, then ``B-<role>``); ``lemma(form, lemma or None)``
+    gives the key a predicate is counted and looked up under."""
 
-    def __init__(self) -> None:
+    def __init__(self, tags: Sequence[str], lemma: Callable[[str, str | None], str]) -> None:
+        self.tags, self.lemma = list(tags), lemma
         # per half: lemma -> [predicates, {role: predicates with that role}]; "O": with none
         self.counts: list[dict[str, tuple[int, dict[str, int]]]] = [{} for _ in range(HALVES)]
-        self._priors: dict[tuple[int, str, tuple[str, ...]], list[float]] = {}  # each computed once
+        self._priors: dict[tuple[int, str], list[float]] = {}  # (half, lemma) -> prior, each computed once
 
-    def fit(self, instances: Iterable[Instance], lemma: Callable[[str, str | None], str]) -> RolePriors:
-        """Count the roles of the marked, annotated ``instances``; ``lemma(form, lemma)`` the key."""
+    def _key(self, instance: Instance) -> str:
+        return self.lemma(instance.tokens[instance.position], instance.sentence.lemmas[instance.position])
+
+    def fit(self, instances: Iterable[Instance]) -> RolePriors:
+        """Count the roles of the marked, annotated ``instances``."""
         totals: list[Counter[str]] = [Counter() for _ in range(HALVES)]
         roles: list[dict[str, Counter[str]]] = [defaultdict(Counter) for _ in range(HALVES)]
         for instance in instances:
             if instance.frame is None or not instance.sentence.annotated:
                 continue
-            part = half(instance.tokens)
-            key = lemma(instance.tokens[instance.position], instance.sentence.lemmas[instance.position])
+            part, key = half(instance.tokens), self._key(instance)
             found = {role for _, role in arguments(instance.gold_cells, instance.position)}
             totals[part][key] += 1
             roles[part][key].update(found or {OUTSIDE})
@@ -68,19 +73,17 @@ class RolePriors:
         ]
         return self
 
-    def prior(
-        self, instance: Instance, lemma: Callable[[str, str | None], str], tags: Sequence[str]
-    ) -> list[float]:
+    def prior(self, instance: Instance) -> list[float]:
         """``len(tags) + 1`` values for a marked ``instance``: per tag (``O`` first, then
         ``B-<role>``) the fraction of its lemma's predicates in the other half with that role,
         then ``n / (n + 1)`` for their number ``n``; all 0 for a lemma that half never saw.
         The list is computed once per lemma and half and shared: copy it before changing it."""
-        other = (half(instance.tokens) + 1) % HALVES
-        key = lemma(instance.tokens[instance.position], instance.sentence.lemmas[instance.position])
-        cached = (other, key, tuple(tags))
+        cached = (half(instance.tokens) + 1) % HALVES, self._key(instance)  # the other half
         if cached not in self._priors:
-            total, roles = self.counts[other].get(key, (0, {}))
-            fractions = [roles.get(OUTSIDE if tag == OUTSIDE else tag[2:], 0) / max(total, 1) for tag in tags]
+            total, roles = self.counts[cached[0]].get(cached[1], (0, {}))
+            fractions = [
+                roles.get(OUTSIDE if tag == OUTSIDE else tag[2:], 0) / max(total, 1) for tag in self.tags
+            ]
             self._priors[cached] = [*fractions, total / (total + 1)]
         return self._priors[cached]
 

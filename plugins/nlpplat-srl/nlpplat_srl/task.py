@@ -151,7 +151,7 @@ class SRLTask(Task):
         self.tags: list[str] = []  # argument tags, "O" first, then "B-<role>"
         self._tag_ids: dict[str, int] = {}
         self.senses = SenseInventory()
-        self.role_priors = RolePriors()  # counted in fit() with task.role_prior, else empty
+        self.role_priors = RolePriors(self.tags, self.senses.lemma)  # counted in fit() with task.role_prior
         self.deprels: list[str] = []  # the parser's dependency labels (DEPREL), when it has them
         self._deprel_ids: dict[str, int] = {}
 
@@ -175,9 +175,9 @@ class SRLTask(Task):
             (e.tokens[e.position], e.sentence.lemmas[e.position], e.sentence.rolesets[e.frame])
             for e in marked
         )
-        self.role_priors = (
-            RolePriors().fit(marked, self.senses.lemma) if self.config.role_prior else RolePriors()
-        )
+        self.role_priors = RolePriors(self.tags, self.senses.lemma)
+        if self.config.role_prior:
+            self.role_priors.fit(marked)
         # The parser, if any, labels its arcs too, with the labels of the training file.
         labelled = [e.sentence.deprels or [] for e in examples if e.position is None and e.sentence.annotated]
         self._set_deprels(
@@ -214,7 +214,7 @@ class SRLTask(Task):
         self.config.tree_features = state.get("tree_features", False)  # and the argument scorer's
         self._set_deprels(list(state.get("deprels", [])))  # saved before the parser labelled: none
         self.config.role_prior = state.get("role_prior", False)  # saved before role priors: none
-        self.role_priors = RolePriors()
+        self.role_priors = RolePriors(self.tags, self.senses.lemma)
         if "role_priors" in state:
             self.role_priors.load_state_dict(state["role_priors"])
 
@@ -257,7 +257,7 @@ class SRLTask(Task):
                 continue
             kind[row], position[row] = MARKED, example.position
             if prior is not None:
-                prior[row] = torch.tensor(self.role_priors.prior(example, self.senses.lemma, self.tags))
+                prior[row] = torch.tensor(self.role_priors.prior(example))
             if example.frame is not None:
                 gold = role_tags(example.gold_cells, example.position)[:length]
                 tags[row, : len(gold)] = torch.tensor([self._tag_ids.get(tag, 0) for tag in gold])

@@ -52,7 +52,7 @@ def fitted(path: Path) -> tuple[SRLTask, list[Instance]]:
 
 
 def prior(task: SRLTask, instance: Instance) -> list[float]:
-    return task.role_priors.prior(instance, task.senses.lemma, task.tags)
+    return task.role_priors.prior(instance)
 
 
 def test_a_predicate_reads_the_roles_of_the_other_half_never_its_own(training: Path) -> None:
